@@ -1,0 +1,74 @@
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
+import type { Auth } from '../auth.ts';
+import { RequestError } from '../errors.ts';
+import { type HttpReply, errorReply } from './reply.ts';
+import { ALL_METHODS, type HttpRequest, type Route, createPathHandler, createRoutes } from './routes.ts';
+
+export interface ServerOptions {
+  /** Largest request body accepted, in bytes (default 1 MiB); larger is 413. */
+  bodyLimit?: number;
+  /** A pino logger, or false (default) for none. */
+  logger?: FastifyServerOptions['loggerInstance'] | false;
+}
+
+/** The standalone server: Simple JWT's routes and ours, on Fastify. */
+export async function buildServer(auth: Auth, options: ServerOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    routerOptions: { ignoreTrailingSlash: true },
+    exposeHeadRoutes: false,
+    return503OnClosing: true,
+    ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
+  });
+
+  // Every body arrives raw; the routes parse it after authentication, as DRF does.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+
+  const byPath = new Map<string, Route[]>();
+  for (const route of createRoutes(auth)) byPath.set(route.path, [...(byPath.get(route.path) ?? []), route]);
+  for (const [path, routes] of byPath) {
+    const handlePath = createPathHandler(auth, routes);
+    app.route({
+      method: [...ALL_METHODS],
+      url: path,
+      handler: async (request, reply) => {
+        const httpRequest: HttpRequest = {
+          method: request.method,
+          headers: request.headers,
+          rawBody: Buffer.isBuffer(request.body) ? request.body : undefined,
+          params: request.params as Record<string, string>,
+          ip: request.ip,
+        };
+        return send(reply, await handlePath(httpRequest));
+      },
+    });
+  }
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+
+  app.setNotFoundHandler((_request, reply) =>
+    send(reply, errorReply(new RequestError(404, 'not_found', 'Not found.', { withCode: true }))),
+  );
+  // Fastify's own refusals (body too large, bad framing) in the contract's shape; nothing else reaches here.
+  app.setErrorHandler((error: { statusCode?: number; code?: string; message?: string }, request, reply) => {
+    const status = error.statusCode ?? 500;
+    if (status >= 500) request.log.error(error);
+    if (status === 413) {
+      return send(reply, errorReply(new RequestError(413, 'request_too_large', 'Request body is too large.', { withCode: true })));
+    }
+    if (status >= 400 && status < 500) {
+      return send(reply, errorReply(new RequestError(status, 'bad_request', 'Bad request.', { withCode: true })));
+    }
+    return send(reply, errorReply(error));
+  });
+  return app;
+}
+
+function send(reply: FastifyReply, answer: HttpReply): FastifyReply {
+  if (answer.status >= 500) reply.log.error({ body: answer.body }, 'request failed');
+  reply.code(answer.status);
+  if (answer.headers) reply.headers(answer.headers);
+  if (answer.body === undefined) return reply.send();
+  return reply.header('content-type', 'application/json').send(Buffer.from(JSON.stringify(answer.body)));
+}

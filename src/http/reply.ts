@@ -1,0 +1,44 @@
+import {
+  InvalidCredentialsError,
+  NotAuthenticatedError,
+  RequestError,
+  RevocableError,
+  ValidationError,
+} from '../errors.ts';
+import { InvalidAccessTokenError } from './authenticate.ts';
+
+/** A framework-neutral HTTP answer. `body` undefined means an empty body. */
+export interface HttpReply {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+/** Every 401 names the scheme and realm, as Simple JWT's views do. */
+export const WWW_AUTHENTICATE = 'Bearer realm="api"';
+
+/** Turns any error into the JSON reply of the contract. Unknown errors become a 500 that leaks nothing. */
+export function errorReply(error: unknown, authHeaderType = 'Bearer'): HttpReply {
+  const reply = toReply(error);
+  if (reply.status === 401) {
+    reply.headers = { ...reply.headers, 'www-authenticate': `${authHeaderType} realm="api"` };
+  }
+  return reply;
+}
+
+function toReply(error: unknown): HttpReply {
+  if (error instanceof ValidationError) return { status: 400, body: error.fields };
+  if (error instanceof RequestError) return { status: error.status, body: error.body, headers: error.headers };
+  if (error instanceof InvalidAccessTokenError) return { status: 401, body: error.body };
+  // DRF answers these two without a `code` key.
+  if (error instanceof InvalidCredentialsError || error instanceof NotAuthenticatedError) {
+    return { status: 401, body: { detail: error.detail } };
+  }
+  if (error instanceof RevocableError && error.status < 500) {
+    return { status: error.status, body: { detail: error.detail, code: error.code } };
+  }
+  if (error instanceof RevocableError) {
+    return { status: error.status, body: { detail: error.detail, code: error.code } };
+  }
+  return { status: 500, body: { detail: 'A server error occurred.', code: 'server_error' } };
+}

@@ -1,0 +1,132 @@
+import { createPrivateKey, createPublicKey } from 'node:crypto';
+import { z } from 'zod';
+import { SettingsError } from '../errors.ts';
+import { parseDuration } from './duration.ts';
+
+/** Algorithms revocable signs and verifies with. `none` is never among them. */
+export const ALGORITHMS = [
+  'HS256',
+  'HS384',
+  'HS512',
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+] as const;
+export type Algorithm = (typeof ALGORITHMS)[number];
+
+/** RFC 7518 §3.2: an HMAC key at least as long as the hash output. */
+const HMAC_MIN_KEY_BYTES: Partial<Record<Algorithm, number>> = { HS256: 32, HS384: 48, HS512: 64 };
+
+const duration = (positive: boolean) =>
+  z.union([z.number(), z.string()]).transform((value, ctx) => {
+    const seconds = parseDuration(value);
+    if (seconds === undefined) {
+      ctx.addIssue({ code: 'custom', message: `"${value}" is not a duration (use seconds or a string like "5m")` });
+      return z.NEVER;
+    }
+    if (positive ? seconds <= 0 : seconds < 0) {
+      ctx.addIssue({ code: 'custom', message: `must be ${positive ? 'greater than zero' : 'zero or more'}` });
+      return z.NEVER;
+    }
+    return seconds;
+  });
+
+const schema = z.strictObject({
+  accessTokenLifetime: duration(true).default(300),
+  refreshTokenLifetime: duration(true).default(86400),
+  slidingTokenLifetime: duration(true).default(300),
+  slidingTokenRefreshLifetime: duration(true).default(86400),
+  rotateRefreshTokens: z.boolean().default(false),
+  blacklistAfterRotation: z.boolean().default(false),
+  updateLastLogin: z.boolean().default(false),
+  algorithm: z.enum(ALGORITHMS).default('HS256'),
+  signingKey: z
+    .string({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be a string') })
+    .min(1, 'is required'),
+  verifyingKey: z.string().default(''),
+  audience: z.union([z.string(), z.array(z.string()).nonempty()]).optional(),
+  issuer: z.string().optional(),
+  leeway: duration(false).default(0),
+  authHeaderTypes: z.array(z.string().regex(/^\S+$/, 'must not contain spaces')).nonempty().default(['Bearer']),
+  authHeaderName: z.string().min(1).default('Authorization'),
+  userIdField: z.enum(['id', 'username']).default('id'),
+  userIdClaim: z.string().min(1).default('user_id'),
+  tokenTypeClaim: z.string().min(1).default('token_type'),
+  jtiClaim: z.string().min(1).default('jti'),
+  checkUserIsActive: z.boolean().default(true),
+  sessionIdClaim: z.string().min(1).default('sid'),
+  acceptUntrackedRefreshTokens: z.boolean().default(false),
+});
+
+/** Settings as given: every key optional but `signingKey`; durations as seconds or strings like `"5m"`. */
+export type SettingsInput = z.input<typeof schema>;
+
+/** Settings after validation: every default filled in, every duration in seconds. */
+export type Settings = Readonly<z.output<typeof schema>>;
+
+/**
+ * Validates settings once, at start-up. Throws a {@link SettingsError} naming the first bad setting:
+ * an unknown key, a wrong type, a non-positive lifetime, an HMAC key shorter than its hash, a PEM key
+ * that does not parse.
+ */
+export function resolveSettings(input: SettingsInput): Settings {
+  const parsed = schema.safeParse(input ?? {});
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    if (issue.code === 'unrecognized_keys') {
+      throw new SettingsError(issue.keys[0] ?? '?', 'unknown setting');
+    }
+    const setting = issue.path.length ? issue.path.join('.') : '(settings)';
+    throw new SettingsError(setting, issue.message);
+  }
+  const settings = parsed.data;
+  checkKeys(settings);
+  return Object.freeze(settings);
+}
+
+function checkKeys(settings: z.output<typeof schema>): void {
+  const minBytes = HMAC_MIN_KEY_BYTES[settings.algorithm];
+  if (minBytes !== undefined) {
+    const bytes = Buffer.byteLength(settings.signingKey, 'utf8');
+    if (bytes < minBytes) {
+      throw new SettingsError(
+        'signingKey',
+        `${settings.algorithm} needs a key of at least ${minBytes} bytes, got ${bytes}`,
+      );
+    }
+    if (settings.verifyingKey && settings.verifyingKey !== settings.signingKey) {
+      throw new SettingsError('verifyingKey', `must be empty or equal to signingKey for ${settings.algorithm}`);
+    }
+    return;
+  }
+  try {
+    createPrivateKey(settings.signingKey);
+  } catch {
+    throw new SettingsError('signingKey', `${settings.algorithm} needs a PEM private key`);
+  }
+  if (!settings.verifyingKey) {
+    throw new SettingsError('verifyingKey', `${settings.algorithm} needs the PEM public key`);
+  }
+  try {
+    createPublicKey(settings.verifyingKey);
+  } catch {
+    throw new SettingsError('verifyingKey', `${settings.algorithm} needs a PEM public key`);
+  }
+}
+
+/** The longest time any token can live: what the revocation cache must remember. */
+export function longestTokenLifetime(settings: Settings): number {
+  return Math.max(
+    settings.accessTokenLifetime,
+    settings.refreshTokenLifetime,
+    settings.slidingTokenLifetime,
+    settings.slidingTokenRefreshLifetime,
+  );
+}

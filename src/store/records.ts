@@ -1,0 +1,76 @@
+/** Rows as the rest of the library sees them: camelCase, times in epoch milliseconds, booleans as booleans. */
+
+export type TokenType = 'access' | 'refresh' | 'sliding';
+
+/** A user of the built-in user table. `password` is a PHC / Django-format hash, never a password. */
+export interface UserRecord {
+  id: number;
+  username: string;
+  password: string;
+  isActive: boolean;
+  isStaff: boolean;
+  lastLoginMs: number | null;
+  dateJoinedMs: number;
+}
+
+export interface NewUser {
+  username: string;
+  password: string;
+  isActive: boolean;
+  isStaff: boolean;
+  dateJoinedMs: number;
+}
+
+export interface UserPatch {
+  password?: string;
+  isActive?: boolean;
+  isStaff?: boolean;
+  lastLoginMs?: number;
+}
+
+/** A login and every token refreshed from it: a token family. */
+export interface SessionRecord {
+  id: string;
+  userId: string;
+  generation: number;
+  createdAtMs: number;
+  lastUsedAtMs: number;
+  expiresAtMs: number;
+  userAgent: string | null;
+  ip: string | null;
+  revokedAtMs: number | null;
+  revokedReason: string | null;
+}
+
+/** A refresh (or sliding) token the server issued. The raw token is never stored: only its `jti`. */
+export interface OutstandingToken {
+  jti: string;
+  userId: string;
+  sessionId: string;
+  tokenType: TokenType;
+  generation: number;
+  issuedAtMs: number;
+  expiresAtMs: number;
+}
+
+/** One entry of the ordered revocation log: what the in-memory cache is built from. */
+export type RevocationEntry =
+  | { seq: number; kind: 'token'; subject: string; userId: string; atMs: number; expiresAtMs: number }
+  | { seq: number; kind: 'session'; subject: string; userId: string; atMs: number; expiresAtMs: number }
+  | {
+      seq: number;
+      kind: 'user';
+      subject: string;
+      userId: string;
+      generation: number;
+      atMs: number;
+      expiresAtMs: number;
+    };
+
+/** The outcome of presenting a refresh token to the store. */
+export type RefreshOutcome =
+  | { status: 'ok'; generation: number; session: SessionRecord; revocations: RevocationEntry[] }
+  | { status: 'untracked' }
+  | { status: 'revoked' }
+  /** The token was already rotated: someone presented it a second time. */
+  | { status: 'reused'; sessionId: string };

@@ -1,0 +1,110 @@
+import type { Kysely, Migration, MigrationProvider } from 'kysely';
+
+/** The SQL dialects the migrations know how to write an auto-increment key for. */
+export type SqlDialectName = 'sqlite' | 'postgres' | 'mysql';
+
+/**
+ * Migrations live in code (not files) so they ship inside the package and run the same from a test,
+ * the CLI and a host application. Never edit a released migration: add a new one.
+ */
+export function migrationProvider(dialect: SqlDialectName): MigrationProvider {
+  return {
+    async getMigrations(): Promise<Record<string, Migration>> {
+      return { '0001_initial': initial(dialect) };
+    },
+  };
+}
+
+function initial(dialect: SqlDialectName): Migration {
+  // Strings are keys and ids; MySQL needs a bounded length to index them.
+  const key = dialect === 'mysql' ? 'varchar(191)' : 'text';
+  const text = dialect === 'mysql' ? 'varchar(1024)' : 'text';
+  return {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('users')
+        .addColumn('id', 'integer', (col) => autoIncrement(col, dialect))
+        .addColumn('username', key, (col) => col.notNull().unique())
+        .addColumn('password', text, (col) => col.notNull())
+        .addColumn('is_active', 'integer', (col) => col.notNull().defaultTo(1))
+        .addColumn('is_staff', 'integer', (col) => col.notNull().defaultTo(0))
+        .addColumn('last_login_ms', 'bigint')
+        .addColumn('date_joined_ms', 'bigint', (col) => col.notNull())
+        .execute();
+
+      await db.schema
+        .createTable('sessions')
+        .addColumn('id', key, (col) => col.primaryKey())
+        .addColumn('user_id', key, (col) => col.notNull())
+        .addColumn('generation', 'integer', (col) => col.notNull())
+        .addColumn('created_at_ms', 'bigint', (col) => col.notNull())
+        .addColumn('last_used_at_ms', 'bigint', (col) => col.notNull())
+        .addColumn('expires_at_ms', 'bigint', (col) => col.notNull())
+        .addColumn('user_agent', text)
+        .addColumn('ip', key)
+        .addColumn('revoked_at_ms', 'bigint')
+        .addColumn('revoked_reason', key)
+        .execute();
+      await db.schema.createIndex('sessions_user_idx').on('sessions').columns(['user_id', 'generation']).execute();
+      await db.schema.createIndex('sessions_expires_idx').on('sessions').column('expires_at_ms').execute();
+
+      await db.schema
+        .createTable('outstanding_tokens')
+        .addColumn('jti', key, (col) => col.primaryKey())
+        .addColumn('user_id', key, (col) => col.notNull())
+        .addColumn('session_id', key, (col) => col.notNull())
+        .addColumn('token_type', key, (col) => col.notNull())
+        .addColumn('generation', 'integer', (col) => col.notNull())
+        .addColumn('issued_at_ms', 'bigint', (col) => col.notNull())
+        .addColumn('expires_at_ms', 'bigint', (col) => col.notNull())
+        .addColumn('rotated_at_ms', 'bigint')
+        .addColumn('replaced_by', key)
+        .execute();
+      await db.schema
+        .createIndex('outstanding_user_idx')
+        .on('outstanding_tokens')
+        .columns(['user_id', 'generation'])
+        .execute();
+      await db.schema.createIndex('outstanding_session_idx').on('outstanding_tokens').column('session_id').execute();
+      await db.schema.createIndex('outstanding_expires_idx').on('outstanding_tokens').column('expires_at_ms').execute();
+
+      await db.schema
+        .createTable('blacklisted_tokens')
+        .addColumn('jti', key, (col) => col.primaryKey())
+        .addColumn('user_id', key, (col) => col.notNull())
+        .addColumn('expires_at_ms', 'bigint', (col) => col.notNull())
+        .addColumn('blacklisted_at_ms', 'bigint', (col) => col.notNull())
+        .addColumn('reason', key, (col) => col.notNull())
+        .execute();
+      await db.schema.createIndex('blacklisted_expires_idx').on('blacklisted_tokens').column('expires_at_ms').execute();
+
+      await db.schema
+        .createTable('user_revocations')
+        .addColumn('user_id', key, (col) => col.primaryKey())
+        .addColumn('generation', 'integer', (col) => col.notNull())
+        .addColumn('revoked_at_ms', 'bigint', (col) => col.notNull())
+        .addColumn('reason', key, (col) => col.notNull())
+        .addColumn('marked_generation', 'integer', (col) => col.notNull().defaultTo(0))
+        .execute();
+
+      await db.schema
+        .createTable('revocation_log')
+        .addColumn('seq', 'integer', (col) => autoIncrement(col, dialect))
+        .addColumn('kind', key, (col) => col.notNull())
+        .addColumn('subject', key, (col) => col.notNull())
+        .addColumn('user_id', key, (col) => col.notNull())
+        .addColumn('generation', 'integer')
+        .addColumn('at_ms', 'bigint', (col) => col.notNull())
+        .addColumn('expires_at_ms', 'bigint', (col) => col.notNull())
+        .execute();
+      await db.schema.createIndex('revocation_log_expires_idx').on('revocation_log').column('expires_at_ms').execute();
+    },
+  };
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: Kysely's column builder type is internal
+function autoIncrement(col: any, dialect: SqlDialectName): any {
+  if (dialect === 'sqlite') return col.primaryKey().autoIncrement();
+  if (dialect === 'mysql') return col.primaryKey().autoIncrement();
+  return col.primaryKey().generatedByDefaultAsIdentity();
+}

@@ -1,0 +1,493 @@
+import { type Kysely, Migrator, type Transaction, sql } from 'kysely';
+import { UserExistsError } from '../../errors.ts';
+import type {
+  NewUser,
+  OutstandingToken,
+  RefreshOutcome,
+  RevocationEntry,
+  SessionRecord,
+  UserPatch,
+  UserRecord,
+} from '../records.ts';
+import type { FlushCounts, NewSession, RefreshRequest, Store } from '../store.ts';
+import { type SqlDialectName, migrationProvider } from './migrations.ts';
+import type { Updateable, Selectable } from 'kysely';
+import type { Database, RevocationLogTable, SessionsTable } from './schema.ts';
+
+type Db = Kysely<Database> | Transaction<Database>;
+type LogRow = Omit<RevocationLogTable, 'seq'>;
+
+/** The {@link Store} over any Kysely dialect; one class, every SQL database. */
+export class SqlStore implements Store {
+  readonly db: Kysely<Database>;
+  readonly dialect: SqlDialectName;
+  private readonly isUniqueViolation: (error: unknown) => boolean;
+
+  constructor(db: Kysely<Database>, dialect: SqlDialectName, isUniqueViolation: (error: unknown) => boolean) {
+    this.db = db;
+    this.dialect = dialect;
+    this.isUniqueViolation = isUniqueViolation;
+  }
+
+  async migrate(): Promise<void> {
+    const migrator = new Migrator({ db: this.db, provider: migrationProvider(this.dialect) });
+    const { error } = await migrator.migrateToLatest();
+    if (error) throw error;
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+
+  async createUser(user: NewUser): Promise<UserRecord> {
+    try {
+      const result = await this.db
+        .insertInto('users')
+        .values({
+          username: user.username,
+          password: user.password,
+          is_active: user.isActive ? 1 : 0,
+          is_staff: user.isStaff ? 1 : 0,
+          date_joined_ms: user.dateJoinedMs,
+          last_login_ms: null,
+        })
+        .executeTakeFirst();
+      const id = result.insertId !== undefined ? Number(result.insertId) : undefined;
+      const created = id !== undefined ? await this.findUserById(id) : await this.findUserByUsername(user.username);
+      return created!;
+    } catch (error) {
+      if (this.isUniqueViolation(error)) throw new UserExistsError(user.username);
+      throw error;
+    }
+  }
+
+  async findUserById(id: number): Promise<UserRecord | undefined> {
+    if (!Number.isSafeInteger(id)) return undefined;
+    const row = await this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toUser(row);
+  }
+
+  async findUserByUsername(username: string): Promise<UserRecord | undefined> {
+    const row = await this.db.selectFrom('users').selectAll().where('username', '=', username).executeTakeFirst();
+    return row && toUser(row);
+  }
+
+  async updateUser(id: number, patch: UserPatch): Promise<boolean> {
+    const values: Updateable<Database['users']> = {};
+    if (patch.password !== undefined) values.password = patch.password;
+    if (patch.isActive !== undefined) values.is_active = patch.isActive ? 1 : 0;
+    if (patch.isStaff !== undefined) values.is_staff = patch.isStaff ? 1 : 0;
+    if (patch.lastLoginMs !== undefined) values.last_login_ms = patch.lastLoginMs;
+    if (Object.keys(values).length === 0) return (await this.findUserById(id)) !== undefined;
+    const result = await this.db.updateTable('users').set(values).where('id', '=', id).executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  async deleteUser(id: number): Promise<boolean> {
+    const result = await this.db.deleteFrom('users').where('id', '=', id).executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+
+  async startSession(
+    session: NewSession,
+    refresh: Omit<OutstandingToken, 'generation'>,
+  ): Promise<{ generation: number }> {
+    return this.db.transaction().execute(async (trx) => {
+      const generation = await readGeneration(trx, session.userId);
+      await trx
+        .insertInto('sessions')
+        .values({
+          id: session.id,
+          user_id: session.userId,
+          generation,
+          created_at_ms: session.createdAtMs,
+          last_used_at_ms: session.createdAtMs,
+          expires_at_ms: session.expiresAtMs,
+          user_agent: session.userAgent,
+          ip: session.ip,
+          revoked_at_ms: null,
+          revoked_reason: null,
+        })
+        .execute();
+      await insertOutstanding(trx, { ...refresh, generation });
+      return { generation };
+    });
+  }
+
+  userGeneration(userId: string): Promise<number> {
+    return readGeneration(this.db, userId);
+  }
+
+  async useRefreshToken(request: RefreshRequest): Promise<RefreshOutcome> {
+    return this.db.transaction().execute(async (trx): Promise<RefreshOutcome> => {
+      let row = await trx
+        .selectFrom('outstanding_tokens')
+        .select(['user_id', 'session_id', 'generation', 'rotated_at_ms', 'expires_at_ms'])
+        .where('jti', '=', request.jti)
+        .executeTakeFirst();
+      const generation = await readGeneration(trx, request.userId);
+      if (!row) {
+        if (!request.acceptUntracked) return { status: 'untracked' };
+        row = await adoptUntracked(trx, request, generation);
+      }
+      if (row.user_id !== request.userId) return { status: 'untracked' };
+
+      const blacklisted = await trx
+        .selectFrom('blacklisted_tokens')
+        .select('jti')
+        .where('jti', '=', request.jti)
+        .executeTakeFirst();
+      if (blacklisted) return row.rotated_at_ms !== null ? { status: 'reused', sessionId: row.session_id } : { status: 'revoked' };
+
+      const session = await trx.selectFrom('sessions').selectAll().where('id', '=', row.session_id).executeTakeFirst();
+      if (!session || session.revoked_at_ms !== null) return { status: 'revoked' };
+      const tokenGeneration = request.generation ?? row.generation;
+      if (tokenGeneration < generation) return { status: 'revoked' };
+
+      const revocations: RevocationEntry[] = [];
+      if (request.rotate) {
+        // The conditional write that makes rotation single-use on every database.
+        const consumed = await trx
+          .updateTable('outstanding_tokens')
+          .set({ rotated_at_ms: request.nowMs, replaced_by: request.rotate.next.jti })
+          .where('jti', '=', request.jti)
+          .where('rotated_at_ms', 'is', null)
+          .executeTakeFirst();
+        if (Number(consumed.numUpdatedRows) !== 1) return { status: 'reused', sessionId: row.session_id };
+        if (request.rotate.blacklistOld) {
+          await insertBlacklisted(trx, request.jti, row.user_id, row.expires_at_ms, 'rotated', request.nowMs);
+        }
+        revocations.push(
+          await this.appendLog(trx, {
+            kind: 'token',
+            subject: request.jti,
+            user_id: row.user_id,
+            generation: null,
+            at_ms: request.nowMs,
+            expires_at_ms: row.expires_at_ms,
+          }),
+        );
+        await insertOutstanding(trx, { ...request.rotate.next, generation });
+      } else if (row.rotated_at_ms !== null) {
+        return { status: 'reused', sessionId: row.session_id };
+      }
+
+      const expiresAtMs = Math.max(session.expires_at_ms, request.rotate?.next.expiresAtMs ?? 0);
+      await trx
+        .updateTable('sessions')
+        .set({ last_used_at_ms: request.nowMs, expires_at_ms: expiresAtMs })
+        .where('id', '=', session.id)
+        .execute();
+      return {
+        status: 'ok',
+        generation,
+        session: toSession({ ...session, last_used_at_ms: request.nowMs, expires_at_ms: expiresAtMs }),
+        revocations,
+      };
+    });
+  }
+
+  async findSession(id: string): Promise<SessionRecord | undefined> {
+    const row = await this.db.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toSession(row);
+  }
+
+  async blacklistToken(
+    token: { jti: string; userId: string; expiresAtMs: number; sessionId?: string },
+    reason: string,
+    nowMs: number,
+    horizonMs: number,
+  ): Promise<RevocationEntry[]> {
+    return this.db.transaction().execute(async (trx) => {
+      const entries: RevocationEntry[] = [];
+      const inserted = await insertBlacklisted(trx, token.jti, token.userId, token.expiresAtMs, reason, nowMs);
+      if (inserted) {
+        entries.push(
+          await this.appendLog(trx, {
+            kind: 'token',
+            subject: token.jti,
+            user_id: token.userId,
+            generation: null,
+            at_ms: nowMs,
+            expires_at_ms: token.expiresAtMs,
+          }),
+        );
+      }
+      if (token.sessionId !== undefined) {
+        const entry = await this.revokeSessionIn(trx, token.sessionId, reason, nowMs, horizonMs);
+        if (entry) entries.push(entry);
+      }
+      return entries;
+    });
+  }
+
+  revokeSession(sessionId: string, reason: string, nowMs: number, horizonMs: number) {
+    return this.db.transaction().execute((trx) => this.revokeSessionIn(trx, sessionId, reason, nowMs, horizonMs));
+  }
+
+  private async revokeSessionIn(
+    trx: Transaction<Database>,
+    sessionId: string,
+    reason: string,
+    nowMs: number,
+    horizonMs: number,
+  ): Promise<RevocationEntry | undefined> {
+    const session = await trx
+      .selectFrom('sessions')
+      .select(['user_id'])
+      .where('id', '=', sessionId)
+      .where('revoked_at_ms', 'is', null)
+      .executeTakeFirst();
+    if (!session) return undefined;
+    await trx
+      .updateTable('sessions')
+      .set({ revoked_at_ms: nowMs, revoked_reason: reason })
+      .where('id', '=', sessionId)
+      .where('revoked_at_ms', 'is', null)
+      .execute();
+    return this.appendLog(trx, {
+      kind: 'session',
+      subject: sessionId,
+      user_id: session.user_id,
+      generation: null,
+      at_ms: nowMs,
+      expires_at_ms: nowMs + horizonMs,
+    });
+  }
+
+  async revokeUser(userId: string, reason: string, nowMs: number, horizonMs: number) {
+    return this.db.transaction().execute(async (trx) => {
+      const current = await readGeneration(trx, userId);
+      const generation = current + 1;
+      if (current === 0) {
+        await trx
+          .insertInto('user_revocations')
+          .values({ user_id: userId, generation, revoked_at_ms: nowMs, reason, marked_generation: 0 })
+          .execute();
+      } else {
+        await trx
+          .updateTable('user_revocations')
+          .set({ generation, revoked_at_ms: nowMs, reason })
+          .where('user_id', '=', userId)
+          .execute();
+      }
+      const entry = await this.appendLog(trx, {
+        kind: 'user',
+        subject: userId,
+        user_id: userId,
+        generation,
+        at_ms: nowMs,
+        expires_at_ms: nowMs + horizonMs,
+      });
+      return entry as RevocationEntry & { kind: 'user' };
+    });
+  }
+
+  async markUserTokensBlacklisted(userId: string, generation: number, reason: string, nowMs: number) {
+    return this.db.transaction().execute(async (trx) => {
+      // One set-based statement per table: never a loop over the user's rows.
+      const result = await trx
+        .insertInto('blacklisted_tokens')
+        .columns(['jti', 'user_id', 'expires_at_ms', 'blacklisted_at_ms', 'reason'])
+        .expression((eb) =>
+          eb
+            .selectFrom('outstanding_tokens as o')
+            .select(['o.jti', 'o.user_id', 'o.expires_at_ms', sql.lit(nowMs).as('blacklisted_at_ms'), sql.val(reason).as('reason')])
+            .where('o.user_id', '=', userId)
+            .where('o.generation', '<', generation)
+            .where('o.expires_at_ms', '>', nowMs)
+            .where((w) => w.not(w.exists(w.selectFrom('blacklisted_tokens as b').select('b.jti').whereRef('b.jti', '=', 'o.jti')))),
+        )
+        .executeTakeFirst();
+      await trx
+        .updateTable('sessions')
+        .set({ revoked_at_ms: nowMs, revoked_reason: reason })
+        .where('user_id', '=', userId)
+        .where('generation', '<', generation)
+        .where('revoked_at_ms', 'is', null)
+        .execute();
+      await trx
+        .updateTable('user_revocations')
+        .set({ marked_generation: generation })
+        .where('user_id', '=', userId)
+        .where('marked_generation', '<', generation)
+        .execute();
+      return Number(result.numInsertedOrUpdatedRows ?? 0);
+    });
+  }
+
+  async unmarkedUserRevocations() {
+    const rows = await this.db
+      .selectFrom('user_revocations')
+      .select(['user_id', 'generation', 'reason'])
+      .whereRef('marked_generation', '<', 'generation')
+      .execute();
+    return rows.map((row) => ({ userId: row.user_id, generation: row.generation, reason: row.reason }));
+  }
+
+  async loadRevocations(nowMs: number, afterSeq = 0): Promise<RevocationEntry[]> {
+    const rows = await this.db
+      .selectFrom('revocation_log')
+      .selectAll()
+      .where('expires_at_ms', '>', nowMs)
+      .where('seq', '>', afterSeq)
+      .orderBy('seq')
+      .execute();
+    return rows.map((row) => toEntry(row));
+  }
+
+  async flushExpired(nowMs: number): Promise<FlushCounts> {
+    return this.db.transaction().execute(async (trx) => {
+      const deleted = async (query: { executeTakeFirst(): Promise<{ numDeletedRows: bigint }> }) =>
+        Number((await query.executeTakeFirst()).numDeletedRows);
+      return {
+        outstandingTokens: await deleted(trx.deleteFrom('outstanding_tokens').where('expires_at_ms', '<=', nowMs)),
+        blacklistedTokens: await deleted(trx.deleteFrom('blacklisted_tokens').where('expires_at_ms', '<=', nowMs)),
+        sessions: await deleted(trx.deleteFrom('sessions').where('expires_at_ms', '<=', nowMs)),
+        revocationLog: await deleted(trx.deleteFrom('revocation_log').where('expires_at_ms', '<=', nowMs)),
+      };
+    });
+  }
+
+  private async appendLog(trx: Transaction<Database>, row: LogRow): Promise<RevocationEntry> {
+    let seq: number;
+    if (this.dialect === 'postgres') {
+      const inserted = await trx.insertInto('revocation_log').values(row).returning('seq').executeTakeFirstOrThrow();
+      seq = Number(inserted.seq);
+    } else {
+      const inserted = await trx.insertInto('revocation_log').values(row).executeTakeFirstOrThrow();
+      seq = Number(inserted.insertId);
+    }
+    return toEntry({ ...row, seq });
+  }
+}
+
+async function readGeneration(db: Db, userId: string): Promise<number> {
+  const row = await db
+    .selectFrom('user_revocations')
+    .select('generation')
+    .where('user_id', '=', userId)
+    .executeTakeFirst();
+  return row ? Number(row.generation) : 0;
+}
+
+async function insertOutstanding(db: Db, token: OutstandingToken): Promise<void> {
+  await db
+    .insertInto('outstanding_tokens')
+    .values({
+      jti: token.jti,
+      user_id: token.userId,
+      session_id: token.sessionId,
+      token_type: token.tokenType,
+      generation: token.generation,
+      issued_at_ms: token.issuedAtMs,
+      expires_at_ms: token.expiresAtMs,
+      rotated_at_ms: null,
+      replaced_by: null,
+    })
+    .execute();
+}
+
+/** Returns whether a row was written (false when the token was already blacklisted). */
+async function insertBlacklisted(
+  db: Db,
+  jti: string,
+  userId: string,
+  expiresAtMs: number,
+  reason: string,
+  nowMs: number,
+): Promise<boolean> {
+  const existing = await db.selectFrom('blacklisted_tokens').select('jti').where('jti', '=', jti).executeTakeFirst();
+  if (existing) return false;
+  await db
+    .insertInto('blacklisted_tokens')
+    .values({ jti, user_id: userId, expires_at_ms: expiresAtMs, blacklisted_at_ms: nowMs, reason })
+    .execute();
+  return true;
+}
+
+/** A validly signed refresh token minted elsewhere (Simple JWT): give it a session of its own, keyed by its jti. */
+async function adoptUntracked(trx: Transaction<Database>, request: RefreshRequest, generation: number) {
+  const tokenGeneration = request.generation ?? (request.issuedAtMs > 0 ? generation : 0);
+  const existingSession = await trx.selectFrom('sessions').select('id').where('id', '=', request.sessionId).executeTakeFirst();
+  if (!existingSession) {
+    await trx
+      .insertInto('sessions')
+      .values({
+        id: request.sessionId,
+        user_id: request.userId,
+        generation: tokenGeneration,
+        created_at_ms: request.issuedAtMs,
+        last_used_at_ms: request.nowMs,
+        expires_at_ms: request.expiresAtMs,
+        user_agent: null,
+        ip: null,
+        revoked_at_ms: null,
+        revoked_reason: null,
+      })
+      .execute();
+  }
+  await insertOutstanding(trx, {
+    jti: request.jti,
+    userId: request.userId,
+    sessionId: request.sessionId,
+    tokenType: 'refresh',
+    generation: tokenGeneration,
+    issuedAtMs: request.issuedAtMs,
+    expiresAtMs: request.expiresAtMs,
+  });
+  return {
+    user_id: request.userId,
+    session_id: request.sessionId,
+    generation: tokenGeneration,
+    rotated_at_ms: null,
+    expires_at_ms: request.expiresAtMs,
+  };
+}
+
+function toUser(row: {
+  id: number;
+  username: string;
+  password: string;
+  is_active: number;
+  is_staff: number;
+  last_login_ms: number | null;
+  date_joined_ms: number;
+}): UserRecord {
+  return {
+    id: Number(row.id),
+    username: row.username,
+    password: row.password,
+    isActive: Boolean(Number(row.is_active)),
+    isStaff: Boolean(Number(row.is_staff)),
+    lastLoginMs: row.last_login_ms === null ? null : Number(row.last_login_ms),
+    dateJoinedMs: Number(row.date_joined_ms),
+  };
+}
+
+function toSession(row: SessionsTable): SessionRecord {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    generation: Number(row.generation),
+    createdAtMs: Number(row.created_at_ms),
+    lastUsedAtMs: Number(row.last_used_at_ms),
+    expiresAtMs: Number(row.expires_at_ms),
+    userAgent: row.user_agent,
+    ip: row.ip,
+    revokedAtMs: row.revoked_at_ms === null ? null : Number(row.revoked_at_ms),
+    revokedReason: row.revoked_reason,
+  };
+}
+
+function toEntry(row: Selectable<RevocationLogTable>): RevocationEntry {
+  const base = {
+    seq: Number(row.seq),
+    subject: row.subject,
+    userId: row.user_id,
+    atMs: Number(row.at_ms),
+    expiresAtMs: Number(row.expires_at_ms),
+  };
+  if (row.kind === 'user') return { ...base, kind: 'user', generation: Number(row.generation) };
+  return { ...base, kind: row.kind };
+}

@@ -1,0 +1,29 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { Kysely, SqliteDialect } from 'kysely';
+import { SqlStore } from './sql/sql-store.ts';
+import type { Database } from './sql/schema.ts';
+
+/**
+ * Opens (creating when missing) a SQLite database with better-sqlite3.
+ * WAL lets readers run beside the writer; `synchronous = FULL` makes every commit reach the disk
+ * before it returns, so an acknowledged revocation survives a crash, not only a restart.
+ */
+export async function openSqliteStore(filename: string): Promise<SqlStore> {
+  let BetterSqlite3: typeof import('better-sqlite3');
+  try {
+    BetterSqlite3 = (await import('better-sqlite3')).default;
+  } catch {
+    throw new Error('SQLite needs the "better-sqlite3" package: npm install better-sqlite3@12');
+  }
+  if (filename !== ':memory:') mkdirSync(dirname(filename), { recursive: true });
+  const database = new BetterSqlite3(filename);
+  database.pragma('journal_mode = WAL');
+  database.pragma('synchronous = FULL');
+  database.pragma('busy_timeout = 5000');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  return new SqlStore(db, 'sqlite', (error) => {
+    const code = (error as { code?: string } | null)?.code ?? '';
+    return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+  });
+}

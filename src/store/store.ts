@@ -1,0 +1,100 @@
+import type {
+  NewUser,
+  OutstandingToken,
+  RefreshOutcome,
+  RevocationEntry,
+  SessionRecord,
+  UserPatch,
+  UserRecord,
+} from './records.ts';
+
+/** What a new login records. */
+export interface NewSession {
+  id: string;
+  userId: string;
+  createdAtMs: number;
+  expiresAtMs: number;
+  userAgent: string | null;
+  ip: string | null;
+}
+
+/** What presenting a refresh token asks of the store. */
+export interface RefreshRequest {
+  jti: string;
+  userId: string;
+  /** The session the token belongs to: its `sid` claim, or its own `jti` for tokens minted elsewhere. */
+  sessionId: string;
+  /** The token's generation claim, or undefined for tokens minted elsewhere. */
+  generation: number | undefined;
+  /** The token's `iat` in milliseconds, for tokens without a generation claim. */
+  issuedAtMs: number;
+  expiresAtMs: number;
+  nowMs: number;
+  /** Record a token that was signed with our key but never issued by us, instead of refusing it. */
+  acceptUntracked: boolean;
+  /** Rotation: consume this token and record its successor in the same transaction. */
+  rotate?: { next: Omit<OutstandingToken, 'generation'>; blacklistOld: boolean };
+}
+
+/**
+ * The one narrow interface every database implements.
+ *
+ * Atomicity (each method is one transaction unless it says otherwise):
+ * - `startSession` reads the user's generation and records session and token together: a login that
+ *   races a revoke-all either precedes it (and is revoked by it) or follows it (and carries the new
+ *   generation).
+ * - `useRefreshToken` with `rotate` consumes the token with a conditional write
+ *   (`UPDATE … WHERE rotated_at_ms IS NULL`): of any number of concurrent calls with one token, exactly
+ *   one sees `ok`; the others see `reused`.
+ * - `revokeUser` is one write of the user's generation and one log append, O(1) in the user's tokens.
+ * - Every revoking method appends to the revocation log in the same transaction as the record it
+ *   writes, and resolves only after the commit: an acknowledged revocation is durable.
+ * - `markUserTokensBlacklisted` is the set-based bookkeeping after a revoke-all; correctness never
+ *   depends on it, so it runs after the revoke-all is acknowledged and is idempotent.
+ */
+export interface Store {
+  /** Applies pending migrations. */
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+
+  createUser(user: NewUser): Promise<UserRecord>;
+  findUserById(id: number): Promise<UserRecord | undefined>;
+  findUserByUsername(username: string): Promise<UserRecord | undefined>;
+  updateUser(id: number, patch: UserPatch): Promise<boolean>;
+  deleteUser(id: number): Promise<boolean>;
+
+  /** Starts a session with its first refresh token; returns the generation the tokens carry. */
+  startSession(session: NewSession, refresh: Omit<OutstandingToken, 'generation'>): Promise<{ generation: number }>;
+  /** The user's current revocation generation (0 when never revoked). */
+  userGeneration(userId: string): Promise<number>;
+  useRefreshToken(request: RefreshRequest): Promise<RefreshOutcome>;
+  findSession(id: string): Promise<SessionRecord | undefined>;
+
+  /** Blacklists one token (idempotent) and, when `sessionId` is given, revokes that session too. */
+  blacklistToken(
+    token: { jti: string; userId: string; expiresAtMs: number; sessionId?: string },
+    reason: string,
+    nowMs: number,
+    horizonMs: number,
+  ): Promise<RevocationEntry[]>;
+  /** Revokes a session; undefined when it does not exist or was already revoked. */
+  revokeSession(sessionId: string, reason: string, nowMs: number, horizonMs: number): Promise<RevocationEntry | undefined>;
+  /** Raises the user's generation by one: every token minted before is revoked. */
+  revokeUser(userId: string, reason: string, nowMs: number, horizonMs: number): Promise<RevocationEntry & { kind: 'user' }>;
+  /** Marks the user's outstanding tokens and sessions older than `generation` as blacklisted / revoked. */
+  markUserTokensBlacklisted(userId: string, generation: number, reason: string, nowMs: number): Promise<number>;
+  /** Users whose latest revoke-all has not been followed by `markUserTokensBlacklisted` yet. */
+  unmarkedUserRevocations(): Promise<{ userId: string; generation: number; reason: string }[]>;
+
+  /** Log entries still relevant at `nowMs`, in order, after `afterSeq`. */
+  loadRevocations(nowMs: number, afterSeq?: number): Promise<RevocationEntry[]>;
+  /** Deletes what can no longer matter: expired tokens, blacklist rows, sessions and log entries. */
+  flushExpired(nowMs: number): Promise<FlushCounts>;
+}
+
+export interface FlushCounts {
+  outstandingTokens: number;
+  blacklistedTokens: number;
+  sessions: number;
+  revocationLog: number;
+}

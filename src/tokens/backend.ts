@@ -1,0 +1,66 @@
+import { createSigner, createVerifier } from 'fast-jwt';
+import type { Clock } from '../clock.ts';
+import { TokenError, TokenMessages } from '../errors.ts';
+import type { Settings } from '../settings/settings.ts';
+
+/** The decoded payload of a token whose signature, algorithm, audience, issuer and times are valid. */
+export type Payload = Record<string, unknown>;
+
+/** Signs payloads and decodes tokens with one pinned algorithm (Simple JWT's `TokenBackend`). */
+export interface TokenBackend {
+  sign(payload: Payload): string;
+  /** Throws {@link TokenError} `Token is invalid or expired` for anything that is not a valid token. */
+  decode(token: string): Payload;
+}
+
+/** Tokens are a few hundred bytes; refusing huge ones early keeps garbage cheap. */
+const MAX_TOKEN_LENGTH = 8192;
+
+/**
+ * Builds the signer and verifier once. Expiry and not-before are checked here, against the injected
+ * clock and `leeway`, rather than by fast-jwt, so that tests control time and every failure carries
+ * Simple JWT's single message.
+ */
+export function createTokenBackend(settings: Settings, clock: Clock): TokenBackend {
+  const isHmac = settings.algorithm.startsWith('HS');
+  const verifyingKey = isHmac ? settings.signingKey : settings.verifyingKey;
+  const sign = createSigner({
+    key: settings.signingKey,
+    algorithm: settings.algorithm,
+    ...(settings.audience !== undefined ? { aud: settings.audience } : {}),
+    ...(settings.issuer !== undefined ? { iss: settings.issuer } : {}),
+  });
+  const verify = createVerifier({
+    key: verifyingKey,
+    algorithms: [settings.algorithm],
+    ignoreExpiration: true,
+    ignoreNotBefore: true,
+    ...(settings.audience !== undefined ? { allowedAud: settings.audience } : {}),
+    ...(settings.issuer !== undefined ? { allowedIss: settings.issuer, requiredClaims: ['iss'] } : {}),
+  });
+  const leeway = settings.leeway;
+  const expectsAudience = settings.audience !== undefined;
+  const invalid = () => new TokenError(TokenMessages.invalidOrExpired);
+
+  return {
+    sign: (payload) => sign(payload),
+    decode(token) {
+      if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) throw invalid();
+      let payload: Payload;
+      try {
+        payload = verify(token);
+      } catch {
+        throw invalid();
+      }
+      if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) throw invalid();
+      // PyJWT refuses an audience the server does not expect, and a missing one it does.
+      if (expectsAudience ? payload.aud === undefined : payload.aud !== undefined) throw invalid();
+      const nowSeconds = clock() / 1000;
+      const { exp, nbf, iat } = payload;
+      if (exp !== undefined && (typeof exp !== 'number' || nowSeconds >= exp + leeway)) throw invalid();
+      if (nbf !== undefined && (typeof nbf !== 'number' || nowSeconds < nbf - leeway)) throw invalid();
+      if (iat !== undefined && typeof iat !== 'number') throw invalid();
+      return payload;
+    },
+  };
+}
