@@ -1,0 +1,73 @@
+import { ValidationError } from '../../errors.ts';
+import { CliError, openAuth } from '../context.ts';
+import { promptHidden } from '../prompt.ts';
+
+type Print = (line: string) => void;
+
+/** `revocable migrate`: applies pending migrations (every other command does too). */
+export async function migrate(print: Print): Promise<void> {
+  const { auth, config } = await openAuth({ createKey: false });
+  await auth.close();
+  print(`migrations applied to ${config.databaseUrl}`);
+}
+
+/** `revocable create-user`. */
+export async function createUser(
+  username: string,
+  options: { password?: string; staff?: boolean; inactive?: boolean },
+  print: Print,
+): Promise<void> {
+  let password = options.password;
+  if (password === undefined) {
+    if (!process.stdin.isTTY) throw new CliError('--password is required when no terminal is attached');
+    password = await promptHidden(`Password for ${username}: `);
+    const again = await promptHidden('Password (again): ');
+    if (password !== again) throw new CliError('the passwords do not match');
+  }
+  const { auth } = await openAuth({ createKey: false });
+  try {
+    const user = await auth.users.create({
+      username,
+      password,
+      isStaff: options.staff ?? false,
+      isActive: !options.inactive,
+    });
+    print(`created user "${user.username}" (id ${user.id}${user.isStaff ? ', staff' : ''}${user.isActive ? '' : ', inactive'})`);
+  } catch (error) {
+    if (error instanceof ValidationError) {
+      const [field, messages] = Object.entries(error.fields)[0] ?? ['input', ['invalid']];
+      throw new CliError(`${field}: ${messages.join(' ')}`);
+    }
+    throw error;
+  } finally {
+    await auth.close();
+  }
+}
+
+/** `revocable revoke-user`: every token of the user, access tokens included, dies now. */
+export async function revokeUser(username: string, options: { reason?: string }, print: Print): Promise<void> {
+  const { auth } = await openAuth({ createKey: false });
+  try {
+    const user = await auth.users.findByUsername(username);
+    if (!user) throw new CliError(`no user named "${username}"`);
+    const userId = auth.settings.userIdField === 'username' ? user.username : user.id;
+    const { generation } = await auth.revokeAllForUser(userId, { reason: options.reason ?? 'cli' });
+    print(`revoked every token of "${username}" (revocation generation ${generation})`);
+  } finally {
+    await auth.close();
+  }
+}
+
+/** `revocable flush-expired`: Simple JWT's `flushexpiredtokens`. */
+export async function flushExpired(print: Print): Promise<void> {
+  const { auth } = await openAuth({ createKey: false });
+  try {
+    const counts = await auth.flushExpired();
+    print(
+      `deleted ${counts.outstandingTokens} outstanding tokens, ${counts.blacklistedTokens} blacklisted tokens, ` +
+        `${counts.sessions} sessions and ${counts.revocationLog} revocation log entries, all expired`,
+    );
+  } finally {
+    await auth.close();
+  }
+}

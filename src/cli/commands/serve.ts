@@ -1,0 +1,21 @@
+import { pino } from 'pino';
+import { buildServer } from '../../http/fastify.ts';
+import { openAuth } from '../context.ts';
+
+/** `revocable serve`: migrations, then the HTTP server until SIGINT / SIGTERM. */
+export async function serve(options: { host?: string; port?: string }): Promise<void> {
+  const logger = pino({ name: 'revocable' });
+  const { auth, config } = await openAuth({ createKey: true, log: (line) => logger.warn(line) });
+  const app = await buildServer(auth, { logger });
+  const host = options.host ?? config.host;
+  const port = options.port !== undefined ? Number(options.port) : config.port;
+  await app.listen({ host, port });
+  const stop = async (signal: string) => {
+    logger.info({ signal }, 'shutting down');
+    await app.close();
+    await auth.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+}

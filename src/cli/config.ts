@@ -1,0 +1,54 @@
+import { SettingsError } from '../errors.ts';
+import type { SettingsInput } from '../settings/settings.ts';
+import { DEFAULT_DATABASE_URL } from '../store/open.ts';
+
+/** Everything the CLI reads from the environment. */
+export interface CliConfig {
+  databaseUrl: string;
+  signingKey: string | undefined;
+  settings: Omit<SettingsInput, 'signingKey'>;
+  host: string;
+  port: number;
+}
+
+/** The environment variable behind each setting the CLI sets, to name it in errors. */
+export const SETTING_ENV: Record<string, string> = {
+  signingKey: 'REVOCABLE_SIGNING_KEY',
+  accessTokenLifetime: 'REVOCABLE_ACCESS_TOKEN_LIFETIME',
+  refreshTokenLifetime: 'REVOCABLE_REFRESH_TOKEN_LIFETIME',
+  rotateRefreshTokens: 'REVOCABLE_ROTATE_REFRESH_TOKENS',
+  blacklistAfterRotation: 'REVOCABLE_BLACKLIST_AFTER_ROTATION',
+};
+
+function readBoolean(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const value = env[name];
+  if (value === undefined || value === '') return fallback;
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  throw new SettingsError(name, `must be "true" or "false", got "${value}"`);
+}
+
+/**
+ * Reads the CLI's configuration. The standalone server rotates refresh tokens and blacklists the
+ * rotated ones by default (the safe choice); the library keeps Simple JWT's defaults.
+ */
+export function readConfig(env: NodeJS.ProcessEnv = process.env): CliConfig {
+  const settings: Omit<SettingsInput, 'signingKey'> = {
+    rotateRefreshTokens: readBoolean(env, 'REVOCABLE_ROTATE_REFRESH_TOKENS', true),
+    blacklistAfterRotation: readBoolean(env, 'REVOCABLE_BLACKLIST_AFTER_ROTATION', true),
+  };
+  if (env.REVOCABLE_ACCESS_TOKEN_LIFETIME) settings.accessTokenLifetime = env.REVOCABLE_ACCESS_TOKEN_LIFETIME;
+  if (env.REVOCABLE_REFRESH_TOKEN_LIFETIME) settings.refreshTokenLifetime = env.REVOCABLE_REFRESH_TOKEN_LIFETIME;
+
+  const portText = env.PORT ?? '8000';
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || port > 65535) throw new SettingsError('PORT', `must be a port number, got "${portText}"`);
+  const host = env.HOST || '127.0.0.1';
+  return {
+    databaseUrl: env.DATABASE_URL || DEFAULT_DATABASE_URL,
+    signingKey: env.REVOCABLE_SIGNING_KEY || undefined,
+    settings,
+    host,
+    port,
+  };
+}

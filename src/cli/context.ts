@@ -1,0 +1,27 @@
+import { type Auth, createAuth } from '../auth.ts';
+import { SettingsError } from '../errors.ts';
+import { type CliConfig, SETTING_ENV, readConfig } from './config.ts';
+import { resolveSigningKey } from './signing-key.ts';
+
+/** Thrown for a problem the operator must fix: printed as one line, exit code 1. */
+export class CliError extends Error {}
+
+/** Reads the environment and opens the library; configuration problems become one-line {@link CliError}s. */
+export async function openAuth(options: { createKey: boolean; log?: (line: string) => void }): Promise<{
+  auth: Auth;
+  config: CliConfig;
+}> {
+  try {
+    const config = readConfig();
+    const { key, note } = resolveSigningKey(config.signingKey, config.databaseUrl, options.createKey);
+    if (note) options.log?.(note);
+    const auth = await createAuth({ settings: { ...config.settings, signingKey: key }, database: config.databaseUrl });
+    return { auth, config };
+  } catch (error) {
+    if (error instanceof SettingsError) {
+      const env = SETTING_ENV[error.setting];
+      throw new CliError(env ? error.message.replace(`"${error.setting}"`, `"${env}"`) : error.message);
+    }
+    throw error;
+  }
+}

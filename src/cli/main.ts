@@ -1,0 +1,61 @@
+import { Command, CommanderError } from 'commander';
+import { RevocableError } from '../errors.ts';
+import { createUser, flushExpired, migrate, revokeUser } from './commands/admin.ts';
+import { serve } from './commands/serve.ts';
+import { CliError } from './context.ts';
+
+const print = (line: string) => process.stdout.write(`${line}\n`);
+
+const program = new Command()
+  .name('revocable')
+  .description('JWT authentication with real revocation (Simple JWT compatible)')
+  .addHelpText(
+    'after',
+    '\nConfiguration comes from the environment: DATABASE_URL (default sqlite:./revocable.db),\n' +
+      'REVOCABLE_SIGNING_KEY, REVOCABLE_ACCESS_TOKEN_LIFETIME, REVOCABLE_REFRESH_TOKEN_LIFETIME,\n' +
+      'REVOCABLE_ROTATE_REFRESH_TOKENS, REVOCABLE_BLACKLIST_AFTER_ROTATION, HOST, PORT.',
+  )
+  .exitOverride();
+
+program
+  .command('serve')
+  .description('run the HTTP server (applies migrations first)')
+  .option('--host <host>', 'address to listen on (default $HOST or 127.0.0.1)')
+  .option('--port <port>', 'port to listen on (default $PORT or 8000)')
+  .action((options) => serve(options));
+
+program
+  .command('migrate')
+  .description('apply pending database migrations')
+  .action(() => migrate(print));
+
+program
+  .command('create-user <username>')
+  .description('create a user (prompts for the password when --password is not given)')
+  .option('--password <password>', 'the password')
+  .option('--staff', 'make the user staff')
+  .option('--inactive', 'create the user inactive')
+  .action((username, options) => createUser(username, options, print));
+
+program
+  .command('revoke-user <username>')
+  .description("revoke every token of a user, access tokens included")
+  .option('--reason <reason>', 'recorded with the revocation')
+  .action((username, options) => revokeUser(username, options, print));
+
+program
+  .command('flush-expired')
+  .description('delete expired tokens, blacklist rows, sessions and log entries')
+  .action(() => flushExpired(print));
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) process.exit(error.exitCode);
+  const message =
+    error instanceof CliError || error instanceof RevocableError
+      ? error.message
+      : `unexpected error: ${(error as Error)?.stack ?? error}`;
+  process.stderr.write(`revocable: ${message}\n`);
+  process.exit(1);
+}

@@ -1,0 +1,41 @@
+/**
+ * revocable: JWT authentication with real revocation, wire-compatible with Django REST Framework
+ * Simple JWT. Named exports only.
+ */
+export {
+  createAuth,
+  type Auth,
+  type AuthOptions,
+  type Claims,
+  type RefreshResult,
+  type RequestContext,
+  type TokenPair,
+} from './auth.ts';
+export { type Clock, manualClock, systemClock } from './clock.ts';
+export {
+  AuthenticationFailedError,
+  InvalidCredentialsError,
+  NoActiveAccountForTokenError,
+  NotAuthenticatedError,
+  RequestError,
+  RevocableError,
+  SessionNotFoundError,
+  SettingsError,
+  TokenError,
+  TokenMessages,
+  TokenRevokedError,
+  UnavailableError,
+  UserExistsError,
+  UserNotFoundError,
+  ValidationError,
+} from './errors.ts';
+export { type RevocationLevel, RevocationCache } from './revocation/cache.ts';
+export { ALGORITHMS, type Algorithm, type Settings, type SettingsInput, resolveSettings } from './settings/settings.ts';
+export { parseDuration } from './settings/duration.ts';
+export type { FlushCounts, Store } from './store/store.ts';
+export type { RevocationEntry, SessionRecord, TokenType, UserRecord } from './store/records.ts';
+export { DEFAULT_DATABASE_URL, openStore } from './store/open.ts';
+export type { PasswordHashingOptions } from './users/passwords.ts';
+export type { NewUserInput, User, Users } from './users/users.ts';
+export { buildServer, type ServerOptions } from './http/fastify.ts';
+export { createAuthenticator, InvalidAccessTokenError, type Principal } from './http/authenticate.ts';

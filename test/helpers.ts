@@ -1,0 +1,55 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { type Auth, type AuthOptions, createAuth } from '../src/auth.ts';
+import { type Clock, manualClock } from '../src/clock.ts';
+import { buildServer } from '../src/http/fastify.ts';
+import type { SettingsInput } from '../src/settings/settings.ts';
+
+/** A 32-byte HS256 key used by every test. */
+export const SIGNING_KEY = 'test-signing-key-of-at-least-32-bytes!!';
+
+/** argon2id at its cheapest: tests hash many passwords on two cores. */
+export const FAST_HASHING = { memoryCost: 1024, timeCost: 1, parallelism: 1 };
+
+export interface TestAuthOptions {
+  settings?: Partial<SettingsInput>;
+  database?: string;
+  clock?: Clock;
+}
+
+/** A real Auth over an in-memory SQLite database (or the file named in `database`). */
+export function testAuth(options: TestAuthOptions = {}): Promise<Auth> {
+  const authOptions: AuthOptions = {
+    settings: { signingKey: SIGNING_KEY, ...options.settings },
+    database: options.database ?? ':memory:',
+    passwordHashing: FAST_HASHING,
+    logger: { error: () => {}, warn: () => {} },
+  };
+  if (options.clock) authOptions.clock = options.clock;
+  return createAuth(authOptions);
+}
+
+/** An Auth plus the real Fastify server in front of it (driven with `app.inject`). */
+export async function testServer(options: TestAuthOptions = {}): Promise<{ auth: Auth; app: FastifyInstance }> {
+  const auth = await testAuth(options);
+  const app = await buildServer(auth);
+  return { auth, app };
+}
+
+/** A fresh temporary directory, removed by the returned function. */
+export function tempDir(): { path: string; remove(): void } {
+  const path = mkdtempSync(join(tmpdir(), 'revocable-test-'));
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/** The decoded payload of a JWT, without verifying it. */
+export function decodePayload(token: string): Record<string, unknown> {
+  return JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8'));
+}
+
+/** A clock pinned to a whole second plus `offsetMs`, so same-second tests are deterministic. */
+export function clockAt(offsetMs = 0): ReturnType<typeof manualClock> {
+  return manualClock(Date.UTC(2026, 5, 1, 12, 0, 0) + offsetMs);
+}
