@@ -42,6 +42,11 @@ export interface AuthOptions {
   logger?: Pick<Console, 'error' | 'warn'>;
   /** Apply pending migrations on start (default true). */
   migrate?: boolean;
+  /**
+   * How often (ms) to read revocations that another process wrote to the same database (the CLI,
+   * another server): they take effect here within this interval. Default 250; 0 turns it off.
+   */
+  revocationPollIntervalMs?: number;
 }
 
 /** An access/refresh pair, in the order Simple JWT answers it. */
@@ -86,6 +91,8 @@ export interface Auth {
   changePassword(userId: number, oldPassword: string, newPassword: string): Promise<void>;
   /** Deletes expired tokens, blacklist rows, sessions and log entries (Simple JWT's `flushexpiredtokens`). */
   flushExpired(): Promise<FlushCounts>;
+  /** Reads revocations written by other processes since the last read (runs by itself on a timer). */
+  syncRevocations(): Promise<number>;
   /** Resolves when background bookkeeping (the blacklisting after a revoke-all) has finished. */
   settled(): Promise<void>;
   /** Finishes background work and closes the store. */
@@ -143,6 +150,28 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
   }
   const pruneTimer = setInterval(() => cache.prune(clock()), 60_000);
   pruneTimer.unref();
+  let syncing: Promise<number> | undefined;
+  const syncRevocations = () => {
+    // One read at a time: the timer must not pile reads up behind a slow database.
+    syncing ??= store
+      .loadRevocations(clock(), cache.lastSeq)
+      .then((entries) => {
+        cache.apply(entries);
+        return entries.length;
+      })
+      .finally(() => {
+        syncing = undefined;
+      });
+    return syncing;
+  };
+  const pollIntervalMs = options.revocationPollIntervalMs ?? 250;
+  const pollTimer =
+    pollIntervalMs > 0
+      ? setInterval(() => {
+          syncRevocations().catch((error) => logger.error('revocable: reading the revocation log failed', error));
+        }, pollIntervalMs)
+      : undefined;
+  pollTimer?.unref();
 
   const applyRevocations = (entries: RevocationEntry[]) => {
     cache.apply(entries);
@@ -345,6 +374,11 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
       return store.flushExpired(nowMs);
     },
 
+    syncRevocations() {
+      assertOpen();
+      return syncRevocations();
+    },
+
     async settled() {
       while (background.size) await Promise.allSettled([...background]);
     },
@@ -353,6 +387,8 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
       if (closed) return;
       closed = true;
       clearInterval(pruneTimer);
+      clearInterval(pollTimer);
+      await syncing?.catch(() => {});
       await auth.settled();
       await store.close();
     },

@@ -20,6 +20,7 @@ function initial(dialect: SqlDialectName): Migration {
   const key = dialect === 'mysql' ? 'varchar(191)' : 'text';
   const text = dialect === 'mysql' ? 'varchar(1024)' : 'text';
   return {
+    // biome-ignore lint/suspicious/noExplicitAny: migrations run before the typed schema exists
     async up(db: Kysely<any>) {
       await db.schema
         .createTable('users')
