@@ -1,6 +1,7 @@
 /** Milliseconds since the epoch. Injected everywhere time matters so expiry is testable without sleeping. */
 export type Clock = () => number;
 
+/** The real time. */
 export const systemClock: Clock = () => Date.now();
 
 /** A clock for tests: starts at `startMs` and moves only when told to. */

@@ -1,9 +1,11 @@
+import type { Duplex } from 'node:stream';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import type { Auth } from '../auth.ts';
 import { RequestError } from '../errors.ts';
 import { type HttpReply, errorReply } from './reply.ts';
 import { ALL_METHODS, type HttpRequest, type Route, createPathHandler, createRoutes } from './routes.ts';
 
+/** Options of {@link buildServer}. */
 export interface ServerOptions {
   /** Largest request body accepted, in bytes (default 1 MiB); larger is 413. */
   bodyLimit?: number;
@@ -18,6 +20,7 @@ export async function buildServer(auth: Auth, options: ServerOptions = {}): Prom
     routerOptions: { ignoreTrailingSlash: true },
     exposeHeadRoutes: false,
     return503OnClosing: true,
+    clientErrorHandler: answerClientError,
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
   });
 
@@ -63,6 +66,21 @@ export async function buildServer(auth: Auth, options: ServerOptions = {}): Prom
     return send(reply, errorReply(error));
   });
   return app;
+}
+
+/** Refusals from Node's HTTP parser (oversized headers, malformed requests), in the contract's shape. */
+function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed || !socket.writable) return;
+  const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+  const status = tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request';
+  const body = JSON.stringify(
+    tooLarge
+      ? { detail: 'Request header fields too large.', code: 'headers_too_large' }
+      : { detail: 'Malformed HTTP request.', code: 'bad_request' },
+  );
+  socket.end(
+    `HTTP/1.1 ${status}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 function send(reply: FastifyReply, answer: HttpReply): FastifyReply {

@@ -141,7 +141,10 @@ export const ALL_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OP
 export function createPathHandler(auth: Auth, routes: Route[]) {
   const authenticate = createAuthenticator(auth);
   const headerType = auth.settings.authHeaderTypes[0];
-  const allowed = [...routes.map((route) => route.method), 'OPTIONS'].join(', ');
+  const methods: string[] = routes.map((route) => route.method);
+  // As in Django, a path that answers GET answers HEAD too.
+  if (methods.includes('GET')) methods.push('HEAD');
+  const allowed = [...methods, 'OPTIONS'].join(', ');
   return async function handlePath(request: HttpRequest): Promise<HttpReply> {
     try {
       if (request.method === 'OPTIONS') {
@@ -156,7 +159,8 @@ export function createPathHandler(auth: Auth, routes: Route[]) {
           headers: { allow: allowed },
         };
       }
-      const route = routes.find((candidate) => candidate.method === request.method);
+      const method = request.method === 'HEAD' ? 'GET' : request.method;
+      const route = routes.find((candidate) => candidate.method === method);
       if (!route) {
         throw new RequestError(405, 'method_not_allowed', `Method "${request.method}" not allowed.`, {
           headers: { allow: allowed },

@@ -1,5 +1,6 @@
 /** Rows as the rest of the library sees them: camelCase, times in epoch milliseconds, booleans as booleans. */
 
+/** The `token_type` claim values revocable mints. */
 export type TokenType = 'access' | 'refresh' | 'sliding';
 
 /** A user of the built-in user table. `password` is a PHC / Django-format hash, never a password. */

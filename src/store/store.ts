@@ -92,6 +92,7 @@ export interface Store {
   flushExpired(nowMs: number): Promise<FlushCounts>;
 }
 
+/** Rows deleted by `flushExpired`, per table. */
 export interface FlushCounts {
   outstandingTokens: number;
   blacklistedTokens: number;

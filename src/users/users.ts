@@ -7,6 +7,7 @@ import type { PasswordHasher } from './passwords.ts';
 /** A user as the library hands it out: everything but the password hash. */
 export type User = Omit<UserRecord, 'password'>;
 
+/** What `auth.users.create` takes; `isActive` defaults to true, `isStaff` to false. */
 export interface NewUserInput {
   username: string;
   password: string;
