@@ -1,5 +1,10 @@
 import type { Duplex } from 'node:stream';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
+import Fastify, {
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type FastifyServerOptions,
+} from 'fastify';
 import type { Auth } from '../auth.ts';
 import { RequestError } from '../errors.ts';
 import { type HttpReply, errorReply } from './reply.ts';
@@ -24,9 +29,17 @@ export async function buildServer(auth: Auth, options: ServerOptions = {}): Prom
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
   });
 
-  // Every body arrives raw; the routes parse it after authentication, as DRF does.
+  // Every body arrives raw; the routes parse it after authentication, as DRF does. Fastify would refuse
+  // a malformed Content-Type before any route runs, so the header is set aside and given back to the route.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+  app.addHook('onRequest', async (request) => {
+    const contentType = request.headers['content-type'];
+    if (contentType !== undefined) {
+      originalContentType.set(request, contentType);
+      request.headers['content-type'] = 'application/octet-stream';
+    }
+  });
 
   const byPath = new Map<string, Route[]>();
   for (const route of createRoutes(auth)) byPath.set(route.path, [...(byPath.get(route.path) ?? []), route]);
@@ -38,7 +51,7 @@ export async function buildServer(auth: Auth, options: ServerOptions = {}): Prom
       handler: async (request, reply) => {
         const httpRequest: HttpRequest = {
           method: request.method,
-          headers: request.headers,
+          headers: withOriginalContentType(request),
           rawBody: Buffer.isBuffer(request.body) ? request.body : undefined,
           params: request.params as Record<string, string>,
           ip: request.ip,
@@ -66,6 +79,13 @@ export async function buildServer(auth: Auth, options: ServerOptions = {}): Prom
     return send(reply, errorReply(error));
   });
   return app;
+}
+
+const originalContentType = new WeakMap<FastifyRequest, string>();
+
+function withOriginalContentType(request: FastifyRequest): HttpRequest['headers'] {
+  const contentType = originalContentType.get(request);
+  return contentType === undefined ? request.headers : { ...request.headers, 'content-type': contentType };
 }
 
 /** Refusals from Node's HTTP parser (oversized headers, malformed requests), in the contract's shape. */
