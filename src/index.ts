@@ -12,6 +12,8 @@ export {
   type TokenPair,
 } from './auth.ts';
 export { type Clock, manualClock, systemClock } from './clock.ts';
+export { type AuthEventListener, type AuthEventName, type AuthEvents, MASKED_PASSWORD } from './events.ts';
+export type { SessionInfo } from './sessions/sessions.ts';
 export {
   AuthenticationFailedError,
   InvalidCredentialsError,

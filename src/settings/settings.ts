@@ -61,8 +61,17 @@ const schema = z.strictObject({
   tokenTypeClaim: z.string().min(1).default('token_type'),
   jtiClaim: z.string().min(1).default('jti'),
   checkUserIsActive: z.boolean().default(true),
+  slidingTokenRefreshExpClaim: z.string().min(1).default('refresh_exp'),
+  authTokenTypes: z
+    .array(z.enum(['access', 'sliding']))
+    .nonempty()
+    .default(['access']),
   sessionIdClaim: z.string().min(1).default('sid'),
   acceptUntrackedRefreshTokens: z.boolean().default(false),
+  reuseGraceSeconds: duration(false).default(0),
+  sessionMaxLifetime: duration(true).nullable().default(null),
+  recordUserAgent: z.boolean().default(true),
+  recordIp: z.boolean().default(true),
 });
 
 /** Settings as given: every key optional but `signingKey`; durations as seconds or strings like `"5m"`. */

@@ -68,10 +68,33 @@ export type RevocationEntry =
       expiresAtMs: number;
     };
 
-/** The outcome of presenting a refresh token to the store. */
+/** The outcome of presenting a refresh (or sliding) token to the store. */
 export type RefreshOutcome =
-  | { status: 'ok'; generation: number; session: SessionRecord; revocations: RevocationEntry[] }
+  | {
+      status: 'ok';
+      generation: number;
+      session: SessionRecord;
+      /** When the session must end (`sessionMaxLifetime`), or null. */
+      sessionEndsAtMs: number | null;
+      /** The rotated token's expiry after capping it at the session's end. */
+      nextExpiresAtMs: number | null;
+      revocations: RevocationEntry[];
+    }
   | { status: 'untracked' }
   | { status: 'revoked' }
-  /** The token was already rotated: someone presented it a second time. */
-  | { status: 'reused'; sessionId: string };
+  /** The session has reached `sessionMaxLifetime`. */
+  | { status: 'expired' }
+  /**
+   * The token was already rotated: someone presented it a second time. `sessionRevoked` is true when
+   * this presentation revoked the session, false when the grace window forgave an honest retry.
+   */
+  | { status: 'reused'; sessionId: string; sessionRevoked: boolean; revocations: RevocationEntry[] };
+
+/** A session as listed to its user. */
+export interface SessionSummary {
+  id: string;
+  createdAtMs: number;
+  lastUsedAtMs: number;
+  userAgent: string | null;
+  ip: string | null;
+}

@@ -4,6 +4,7 @@ import type {
   RefreshOutcome,
   RevocationEntry,
   SessionRecord,
+  SessionSummary,
   UserPatch,
   UserRecord,
 } from './records.ts';
@@ -16,6 +17,12 @@ export interface NewSession {
   expiresAtMs: number;
   userAgent: string | null;
   ip: string | null;
+}
+
+/** The user row and password hash a login verified. */
+export interface LoginGuard {
+  userRowId: number;
+  passwordHash: string;
 }
 
 /** What presenting a refresh token asks of the store. */
@@ -34,6 +41,10 @@ export interface RefreshRequest {
   acceptUntracked: boolean;
   /** Rotation: consume this token and record its successor in the same transaction. */
   rotate?: { next: Omit<OutstandingToken, 'generation'>; blacklistOld: boolean };
+  /** Reuse of a rotated token revokes its session, unless it is the immediate predecessor within `graceMs`. */
+  reuse: { graceMs: number; horizonMs: number };
+  /** `sessionMaxLifetime` in ms, or null: refuse past it, cap the successor's expiry at it. */
+  sessionMaxLifetimeMs: number | null;
 }
 
 /**
@@ -45,7 +56,8 @@ export interface RefreshRequest {
  *   generation).
  * - `useRefreshToken` with `rotate` consumes the token with a conditional write
  *   (`UPDATE … WHERE rotated_at_ms IS NULL`): of any number of concurrent calls with one token, exactly
- *   one sees `ok`; the others see `reused`.
+ *   one sees `ok`; the others see `reused` (or `revoked`, once a reuse has revoked the session). A reuse
+ *   that revokes the session does so in the same transaction that detects it.
  * - `revokeUser` is one write of the user's generation and one log append, O(1) in the user's tokens.
  * - Every revoking method appends to the revocation log in the same transaction as the record it
  *   writes, and resolves only after the commit: an acknowledged revocation is durable.
@@ -63,12 +75,23 @@ export interface Store {
   updateUser(id: number, patch: UserPatch): Promise<boolean>;
   deleteUser(id: number): Promise<boolean>;
 
-  /** Starts a session with its first refresh token; returns the generation the tokens carry. */
-  startSession(session: NewSession, refresh: Omit<OutstandingToken, 'generation'>): Promise<{ generation: number }>;
+  /**
+   * Starts a session with its first refresh (or sliding) token; returns the generation the tokens carry.
+   * With `loginGuard`, returns undefined instead when the user's password hash is no longer the one that
+   * was just verified, or the user is no longer active: a password change or a deactivation that
+   * committed during the login wins.
+   */
+  startSession(
+    session: NewSession,
+    refresh: Omit<OutstandingToken, 'generation'>,
+    loginGuard?: LoginGuard,
+  ): Promise<{ generation: number } | undefined>;
   /** The user's current revocation generation (0 when never revoked). */
   userGeneration(userId: string): Promise<number>;
   useRefreshToken(request: RefreshRequest): Promise<RefreshOutcome>;
   findSession(id: string): Promise<SessionRecord | undefined>;
+  /** The user's live sessions (not revoked, not expired, not older than the last revoke-all), most recent first. */
+  listSessions(userId: string, nowMs: number): Promise<SessionSummary[]>;
 
   /** Blacklists one token (idempotent) and, when `sessionId` is given, revokes that session too. */
   blacklistToken(
@@ -79,8 +102,25 @@ export interface Store {
   ): Promise<RevocationEntry[]>;
   /** Revokes a session; undefined when it does not exist or was already revoked. */
   revokeSession(sessionId: string, reason: string, nowMs: number, horizonMs: number): Promise<RevocationEntry | undefined>;
-  /** Raises the user's generation by one: every token minted before is revoked. */
-  revokeUser(userId: string, reason: string, nowMs: number, horizonMs: number): Promise<RevocationEntry & { kind: 'user' }>;
+  /** Revokes every live session of the user but one; returns one log entry per session revoked. */
+  revokeOtherSessions(
+    userId: string,
+    keepSessionId: string,
+    reason: string,
+    nowMs: number,
+    horizonMs: number,
+  ): Promise<RevocationEntry[]>;
+  /**
+   * Raises the user's generation by one: every token minted before is revoked. `alsoUpdateUser` (a new
+   * password hash, a deactivation) is written in the same transaction, so no login can slip between.
+   */
+  revokeUser(
+    userId: string,
+    reason: string,
+    nowMs: number,
+    horizonMs: number,
+    alsoUpdateUser?: { id: number; patch: UserPatch },
+  ): Promise<RevocationEntry & { kind: 'user' }>;
   /** Marks the user's outstanding tokens and sessions older than `generation` as blacklisted / revoked. */
   markUserTokensBlacklisted(userId: string, generation: number, reason: string, nowMs: number): Promise<number>;
   /** Users whose latest revoke-all has not been followed by `markUserTokensBlacklisted` yet. */

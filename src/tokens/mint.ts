@@ -10,6 +10,8 @@ export interface MintRequest {
   sessionId: string;
   generation: number;
   nowMs: number;
+  /** No expiry later than this (the session's end under `sessionMaxLifetime`). */
+  notAfterMs?: number;
   /** The token id, when the caller needs it before the token exists (to record it first). */
   jti?: string;
   /** Extra claims copied into the token (after the standard ones). */
@@ -38,7 +40,9 @@ export function lifetimeOf(settings: Settings, type: TokenType): number {
 export function mintToken(backend: TokenBackend, settings: Settings, request: MintRequest): MintedToken {
   const jti = request.jti ?? newJti();
   const iat = Math.floor(request.nowMs / 1000);
-  const exp = Math.floor(request.nowMs / 1000 + lifetimeOf(settings, request.type));
+  const exp = Math.floor(
+    Math.min(request.nowMs / 1000 + lifetimeOf(settings, request.type), (request.notAfterMs ?? Number.POSITIVE_INFINITY) / 1000),
+  );
   const payload: Payload = {
     [settings.tokenTypeClaim]: request.type,
     exp,

@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.ts';
 import { UserNotFoundError, ValidationError } from '../errors.ts';
-import type { UserRecord } from '../store/records.ts';
+import type { UserPatch, UserRecord } from '../store/records.ts';
 import type { Store } from '../store/store.ts';
 import type { PasswordHasher } from './passwords.ts';
 
@@ -28,13 +28,52 @@ export interface Users {
   authenticate(username: string, password: string): Promise<User | undefined>;
   /** Replaces the password hash (no token is revoked: `auth.changePassword` does that). */
   setPassword(id: number, password: string): Promise<void>;
+  /** Activates or deactivates a user. Deactivating revokes every token of the user at once. */
+  setActive(id: number, active: boolean): Promise<void>;
+  /** Deletes a user after revoking every token of the user. False when there was no such user. */
+  delete(id: number): Promise<boolean>;
 }
 
 /** Django's `AbstractUser.username` limit. */
 const MAX_USERNAME_LENGTH = 150;
 
-export function createUsers(store: Store, hasher: PasswordHasher, clock: Clock): Users {
+export interface UsersDependencies {
+  store: Store;
+  hasher: PasswordHasher;
+  clock: Clock;
+  /** Revokes every token of the user (by its user id claim), writing `patch` in the same transaction. */
+  revokeAll(user: User, reason: string, patch?: UserPatch): Promise<unknown>;
+}
+
+/** The user row a login verified, hash included: what the login guard compares against. */
+export type VerifiedUser = UserRecord;
+
+export function createUsers({ store, hasher, clock, revokeAll }: UsersDependencies): Users & {
+  verifyCredentials(username: string, password: string): Promise<VerifiedUser | undefined>;
+} {
+  const verifyCredentials = async (username: string, password: string) => {
+    const record = await store.findUserByUsername(username);
+    if (!record) {
+      await hasher.burn(password);
+      return undefined;
+    }
+    if (!(await hasher.verify(record.password, password))) return undefined;
+    if (!record.isActive) return undefined;
+    if (hasher.needsRehash(record.password)) {
+      const upgraded = await hasher.hash(password);
+      await store.updateUser(record.id, { password: upgraded });
+      return { ...record, password: upgraded };
+    }
+    return record;
+  };
+  const existing = async (id: number) => {
+    const record = await store.findUserById(id);
+    if (!record) throw new UserNotFoundError();
+    return publicUser(record);
+  };
+
   return {
+    verifyCredentials,
     async create(input) {
       const username = typeof input.username === 'string' ? input.username.trim() : '';
       const problems: Record<string, string[]> = {};
@@ -64,20 +103,22 @@ export function createUsers(store: Store, hasher: PasswordHasher, clock: Clock):
       return record && publicUser(record);
     },
     async authenticate(username, password) {
-      const record = await store.findUserByUsername(username);
-      if (!record) {
-        await hasher.burn(password);
-        return undefined;
-      }
-      if (!(await hasher.verify(record.password, password))) return undefined;
-      if (!record.isActive) return undefined;
-      if (hasher.needsRehash(record.password)) {
-        await store.updateUser(record.id, { password: await hasher.hash(password) });
-      }
-      return publicUser(record);
+      const record = await verifyCredentials(username, password);
+      return record && publicUser(record);
     },
     async setPassword(id, password) {
       if (!(await store.updateUser(id, { password: await hasher.hash(password) }))) throw new UserNotFoundError();
+    },
+    async setActive(id, active) {
+      const user = await existing(id);
+      if (active) await store.updateUser(id, { isActive: true });
+      else await revokeAll(user, 'deactivated', { isActive: false });
+    },
+    async delete(id) {
+      const record = await store.findUserById(id);
+      if (!record) return false;
+      await revokeAll(publicUser(record), 'deleted');
+      return store.deleteUser(id);
     },
   };
 }

@@ -6,10 +6,11 @@ import type {
   RefreshOutcome,
   RevocationEntry,
   SessionRecord,
+  SessionSummary,
   UserPatch,
   UserRecord,
 } from '../records.ts';
-import type { FlushCounts, NewSession, RefreshRequest, Store } from '../store.ts';
+import type { FlushCounts, LoginGuard, NewSession, RefreshRequest, Store } from '../store.ts';
 import { type SqlDialectName, migrationProvider } from './migrations.ts';
 import type { Updateable, Selectable } from 'kysely';
 import type { Database, RevocationLogTable, SessionsTable } from './schema.ts';
@@ -73,14 +74,8 @@ export class SqlStore implements Store {
   }
 
   async updateUser(id: number, patch: UserPatch): Promise<boolean> {
-    const values: Updateable<Database['users']> = {};
-    if (patch.password !== undefined) values.password = patch.password;
-    if (patch.isActive !== undefined) values.is_active = patch.isActive ? 1 : 0;
-    if (patch.isStaff !== undefined) values.is_staff = patch.isStaff ? 1 : 0;
-    if (patch.lastLoginMs !== undefined) values.last_login_ms = patch.lastLoginMs;
-    if (Object.keys(values).length === 0) return (await this.findUserById(id)) !== undefined;
-    const result = await this.db.updateTable('users').set(values).where('id', '=', id).executeTakeFirst();
-    return Number(result.numUpdatedRows) > 0;
+    if (Object.keys(patch).length === 0) return (await this.findUserById(id)) !== undefined;
+    return updateUserIn(this.db, id, patch);
   }
 
   async deleteUser(id: number): Promise<boolean> {
@@ -91,8 +86,17 @@ export class SqlStore implements Store {
   async startSession(
     session: NewSession,
     refresh: Omit<OutstandingToken, 'generation'>,
-  ): Promise<{ generation: number }> {
+    loginGuard?: LoginGuard,
+  ): Promise<{ generation: number } | undefined> {
     return this.db.transaction().execute(async (trx) => {
+      if (loginGuard) {
+        const user = await trx
+          .selectFrom('users')
+          .select(['password', 'is_active'])
+          .where('id', '=', loginGuard.userRowId)
+          .executeTakeFirst();
+        if (!user || user.password !== loginGuard.passwordHash || !Number(user.is_active)) return undefined;
+      }
       const generation = await readGeneration(trx, session.userId);
       await trx
         .insertInto('sessions')
@@ -122,7 +126,7 @@ export class SqlStore implements Store {
     return this.db.transaction().execute(async (trx): Promise<RefreshOutcome> => {
       let row = await trx
         .selectFrom('outstanding_tokens')
-        .select(['user_id', 'session_id', 'generation', 'rotated_at_ms', 'expires_at_ms'])
+        .select(['user_id', 'session_id', 'generation', 'rotated_at_ms', 'replaced_by', 'expires_at_ms'])
         .where('jti', '=', request.jti)
         .executeTakeFirst();
       const generation = await readGeneration(trx, request.userId);
@@ -132,20 +136,24 @@ export class SqlStore implements Store {
       }
       if (row.user_id !== request.userId) return { status: 'untracked' };
 
+      const session = await trx.selectFrom('sessions').selectAll().where('id', '=', row.session_id).executeTakeFirst();
+      if (!session || session.revoked_at_ms !== null) return { status: 'revoked' };
+      if ((request.generation ?? row.generation) < generation) return { status: 'revoked' };
+      const sessionEndsAtMs =
+        request.sessionMaxLifetimeMs === null ? null : Number(session.created_at_ms) + request.sessionMaxLifetimeMs;
+      if (sessionEndsAtMs !== null && request.nowMs >= sessionEndsAtMs) return { status: 'expired' };
+      if (row.rotated_at_ms !== null) return this.reused(trx, request, row);
       const blacklisted = await trx
         .selectFrom('blacklisted_tokens')
         .select('jti')
         .where('jti', '=', request.jti)
         .executeTakeFirst();
-      if (blacklisted) return row.rotated_at_ms !== null ? { status: 'reused', sessionId: row.session_id } : { status: 'revoked' };
-
-      const session = await trx.selectFrom('sessions').selectAll().where('id', '=', row.session_id).executeTakeFirst();
-      if (!session || session.revoked_at_ms !== null) return { status: 'revoked' };
-      const tokenGeneration = request.generation ?? row.generation;
-      if (tokenGeneration < generation) return { status: 'revoked' };
+      if (blacklisted) return { status: 'revoked' };
 
       const revocations: RevocationEntry[] = [];
+      let nextExpiresAtMs: number | null = null;
       if (request.rotate) {
+        nextExpiresAtMs = Math.min(request.rotate.next.expiresAtMs, sessionEndsAtMs ?? Number.POSITIVE_INFINITY);
         // The conditional write that makes rotation single-use on every database.
         const consumed = await trx
           .updateTable('outstanding_tokens')
@@ -153,7 +161,14 @@ export class SqlStore implements Store {
           .where('jti', '=', request.jti)
           .where('rotated_at_ms', 'is', null)
           .executeTakeFirst();
-        if (Number(consumed.numUpdatedRows) !== 1) return { status: 'reused', sessionId: row.session_id };
+        if (Number(consumed.numUpdatedRows) !== 1) {
+          const winner = await trx
+            .selectFrom('outstanding_tokens')
+            .select(['session_id', 'rotated_at_ms', 'replaced_by'])
+            .where('jti', '=', request.jti)
+            .executeTakeFirstOrThrow();
+          return this.reused(trx, request, winner);
+        }
         if (request.rotate.blacklistOld) {
           await insertBlacklisted(trx, request.jti, row.user_id, row.expires_at_ms, 'rotated', request.nowMs);
         }
@@ -167,12 +182,10 @@ export class SqlStore implements Store {
             expires_at_ms: row.expires_at_ms,
           }),
         );
-        await insertOutstanding(trx, { ...request.rotate.next, generation });
-      } else if (row.rotated_at_ms !== null) {
-        return { status: 'reused', sessionId: row.session_id };
+        await insertOutstanding(trx, { ...request.rotate.next, expiresAtMs: nextExpiresAtMs, generation });
       }
 
-      const expiresAtMs = Math.max(session.expires_at_ms, request.rotate?.next.expiresAtMs ?? 0);
+      const expiresAtMs = Math.max(Number(session.expires_at_ms), nextExpiresAtMs ?? 0);
       await trx
         .updateTable('sessions')
         .set({ last_used_at_ms: request.nowMs, expires_at_ms: expiresAtMs })
@@ -182,14 +195,88 @@ export class SqlStore implements Store {
         status: 'ok',
         generation,
         session: toSession({ ...session, last_used_at_ms: request.nowMs, expires_at_ms: expiresAtMs }),
+        sessionEndsAtMs,
+        nextExpiresAtMs,
         revocations,
       };
     });
   }
 
+  /**
+   * A rotated token came back. Within the grace window, the immediate predecessor of the live token is
+   * an honest retry and is only refused; anything else revokes the session, in this transaction.
+   */
+  private async reused(
+    trx: Transaction<Database>,
+    request: RefreshRequest,
+    row: { session_id: string; rotated_at_ms: number | null; replaced_by: string | null },
+  ): Promise<RefreshOutcome> {
+    const { graceMs, horizonMs } = request.reuse;
+    if (graceMs > 0 && row.rotated_at_ms !== null && request.nowMs - Number(row.rotated_at_ms) <= graceMs && row.replaced_by) {
+      const successor = await trx
+        .selectFrom('outstanding_tokens')
+        .select('rotated_at_ms')
+        .where('jti', '=', row.replaced_by)
+        .executeTakeFirst();
+      if (successor && successor.rotated_at_ms === null) {
+        return { status: 'reused', sessionId: row.session_id, sessionRevoked: false, revocations: [] };
+      }
+    }
+    const entry = await this.revokeSessionIn(trx, row.session_id, 'refresh_reuse', request.nowMs, horizonMs);
+    if (!entry) return { status: 'revoked' };
+    return { status: 'reused', sessionId: row.session_id, sessionRevoked: true, revocations: [entry] };
+  }
+
   async findSession(id: string): Promise<SessionRecord | undefined> {
     const row = await this.db.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirst();
     return row && toSession(row);
+  }
+
+  async listSessions(userId: string, nowMs: number): Promise<SessionSummary[]> {
+    const generation = await readGeneration(this.db, userId);
+    const rows = await this.db
+      .selectFrom('sessions')
+      .select(['id', 'created_at_ms', 'last_used_at_ms', 'user_agent', 'ip'])
+      .where('user_id', '=', userId)
+      .where('revoked_at_ms', 'is', null)
+      .where('expires_at_ms', '>', nowMs)
+      .where('generation', '>=', generation)
+      .orderBy('last_used_at_ms', 'desc')
+      .orderBy('id')
+      .execute();
+    return rows.map((row) => ({
+      id: row.id,
+      createdAtMs: Number(row.created_at_ms),
+      lastUsedAtMs: Number(row.last_used_at_ms),
+      userAgent: row.user_agent,
+      ip: row.ip,
+    }));
+  }
+
+  async revokeOtherSessions(
+    userId: string,
+    keepSessionId: string,
+    reason: string,
+    nowMs: number,
+    horizonMs: number,
+  ): Promise<RevocationEntry[]> {
+    return this.db.transaction().execute(async (trx) => {
+      const others = await trx
+        .selectFrom('sessions')
+        .select('id')
+        .where('user_id', '=', userId)
+        .where('id', '!=', keepSessionId)
+        .where('revoked_at_ms', 'is', null)
+        .where('expires_at_ms', '>', nowMs)
+        .execute();
+      const entries: RevocationEntry[] = [];
+      // A user has a handful of sessions; each needs its own log entry for the cache.
+      for (const { id } of others) {
+        const entry = await this.revokeSessionIn(trx, id, reason, nowMs, horizonMs);
+        if (entry) entries.push(entry);
+      }
+      return entries;
+    });
   }
 
   async blacklistToken(
@@ -255,8 +342,15 @@ export class SqlStore implements Store {
     });
   }
 
-  async revokeUser(userId: string, reason: string, nowMs: number, horizonMs: number) {
+  async revokeUser(
+    userId: string,
+    reason: string,
+    nowMs: number,
+    horizonMs: number,
+    alsoUpdateUser?: { id: number; patch: UserPatch },
+  ) {
     return this.db.transaction().execute(async (trx) => {
+      if (alsoUpdateUser) await updateUserIn(trx, alsoUpdateUser.id, alsoUpdateUser.patch);
       const current = await readGeneration(trx, userId);
       const generation = current + 1;
       if (current === 0) {
@@ -362,6 +456,16 @@ export class SqlStore implements Store {
   }
 }
 
+async function updateUserIn(db: Db, id: number, patch: UserPatch): Promise<boolean> {
+  const values: Updateable<Database['users']> = {};
+  if (patch.password !== undefined) values.password = patch.password;
+  if (patch.isActive !== undefined) values.is_active = patch.isActive ? 1 : 0;
+  if (patch.isStaff !== undefined) values.is_staff = patch.isStaff ? 1 : 0;
+  if (patch.lastLoginMs !== undefined) values.last_login_ms = patch.lastLoginMs;
+  const result = await db.updateTable('users').set(values).where('id', '=', id).executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
 async function readGeneration(db: Db, userId: string): Promise<number> {
   const row = await db
     .selectFrom('user_revocations')
@@ -441,6 +545,7 @@ async function adoptUntracked(trx: Transaction<Database>, request: RefreshReques
     session_id: request.sessionId,
     generation: tokenGeneration,
     rotated_at_ms: null,
+    replaced_by: null,
     expires_at_ms: request.expiresAtMs,
   };
 }

@@ -1,0 +1,98 @@
+import type { Core } from '../core.ts';
+import { TokenRevokedError } from '../errors.ts';
+import type { RevocationEntry, UserPatch } from '../store/records.ts';
+import type { Payload } from '../tokens/backend.ts';
+import { validateToken } from '../tokens/claims.ts';
+
+/** Makes committed revocations effective here and tells the listeners about ended sessions. */
+function applied(core: Core, entries: RevocationEntry[], reason: string): void {
+  core.cache.apply(entries);
+  for (const entry of entries) {
+    if (entry.kind === 'session') core.events.emit('sessionRevoked', { sessionId: entry.subject, userId: entry.userId, reason });
+  }
+}
+
+/**
+ * Blacklists a refresh (or sliding) token and ends its session, so the access tokens minted from it
+ * die too. Simple JWT's `token.blacklist()`.
+ */
+export async function blacklistToken(core: Core, token: string, type: 'refresh' | 'sliding'): Promise<void> {
+  const { settings, clock } = core;
+  const valid = validateToken(core.backend, settings, token, type);
+  const level = core.cache.check(valid);
+  if (level !== undefined) throw new TokenRevokedError(level);
+  const nowMs = clock();
+  // Refreshing a sliding token keeps its jti: every version minted so far expires within one lifetime.
+  const expiresAtMs =
+    type === 'sliding' ? Math.max(valid.expiresAtMs, nowMs + settings.slidingTokenLifetime * 1000) : valid.expiresAtMs;
+  const entries = await core.store.blacklistToken(
+    {
+      jti: valid.jti,
+      userId: String(valid.userId ?? ''),
+      expiresAtMs: expiresAtMs + settings.leeway * 1000,
+      ...(valid.sessionId !== undefined ? { sessionId: valid.sessionId } : {}),
+    },
+    'blacklisted',
+    nowMs,
+    core.horizonMs,
+  );
+  if (entries.some((entry) => entry.kind === 'token')) {
+    core.events.emit('tokenBlacklisted', { jti: valid.jti, userId: valid.userId, sessionId: valid.sessionId });
+  }
+  applied(core, entries, 'blacklisted');
+}
+
+/** Ends the session an access (or sliding) token belongs to; a token minted elsewhere without one is blacklisted itself. */
+export async function logout(core: Core, claims: Payload): Promise<void> {
+  const { settings, clock } = core;
+  const sessionId = claims[settings.sessionIdClaim];
+  if (typeof sessionId === 'string') {
+    await revokeSession(core, sessionId, 'logout');
+    return;
+  }
+  const nowMs = clock();
+  const expiresAtMs = typeof claims.exp === 'number' ? claims.exp * 1000 : nowMs + core.horizonMs;
+  const entries = await core.store.blacklistToken(
+    {
+      jti: String(claims[settings.jtiClaim]),
+      userId: String(claims[settings.userIdClaim] ?? ''),
+      expiresAtMs: expiresAtMs + settings.leeway * 1000,
+    },
+    'logout',
+    nowMs,
+    core.horizonMs,
+  );
+  applied(core, entries, 'logout');
+}
+
+/** Revokes one session and every token in it. False when it was unknown or already revoked. */
+export async function revokeSession(core: Core, sessionId: string, reason: string): Promise<boolean> {
+  const entry = await core.store.revokeSession(sessionId, reason, core.clock(), core.horizonMs);
+  if (!entry) return false;
+  applied(core, [entry], reason);
+  return true;
+}
+
+/** Revokes every session of a user but `keepSessionId` ("log out my other devices"). Returns how many. */
+export async function revokeOtherSessions(core: Core, userId: string | number, keepSessionId: string, reason: string): Promise<number> {
+  const entries = await core.store.revokeOtherSessions(String(userId), keepSessionId, reason, core.clock(), core.horizonMs);
+  applied(core, entries, reason);
+  return entries.length;
+}
+
+/**
+ * Revokes every token of a user, access tokens included: one durable write of the user's generation.
+ * The set-based blacklisting of the user's outstanding rows follows in the background.
+ */
+export async function revokeAllForUser(
+  core: Core,
+  userId: string | number,
+  reason: string,
+  alsoUpdateUser?: { id: number; patch: UserPatch },
+): Promise<{ generation: number }> {
+  const entry = await core.store.revokeUser(String(userId), reason, core.clock(), core.horizonMs, alsoUpdateUser);
+  core.cache.apply([entry]);
+  core.runInBackground(() => core.store.markUserTokensBlacklisted(entry.subject, entry.generation, reason, core.clock()));
+  core.events.emit('userTokensRevoked', { userId, reason, generation: entry.generation });
+  return { generation: entry.generation };
+}
