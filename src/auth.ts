@@ -3,7 +3,14 @@ import type { Core, RequestContext } from './core.ts';
 import { InvalidCredentialsError, TokenRevokedError, UnavailableError, UserNotFoundError, ValidationError } from './errors.ts';
 import { type AuthEventListener, type AuthEventName, EventHub, MASKED_PASSWORD } from './events.ts';
 import { RevocationCache } from './revocation/cache.ts';
-import { blacklistToken, logout, revokeAllForUser, revokeOtherSessions, revokeSession } from './revocation/revoke.ts';
+import {
+  blacklistToken,
+  logout,
+  markUserTokens,
+  revokeAllForUser,
+  revokeOtherSessions,
+  revokeSession,
+} from './revocation/revoke.ts';
 import { type SessionInfo, listSessions } from './sessions/sessions.ts';
 import { type Settings, type SettingsInput, longestTokenLifetime, resolveSettings } from './settings/settings.ts';
 import { DEFAULT_DATABASE_URL, openStore } from './store/open.ts';
@@ -132,7 +139,7 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
   // Entries are kept for `leeway` past their horizon: a token is accepted that long after its exp.
   cache.apply(await store.loadRevocations(clock() - leewayMs));
   for (const pending of await store.unmarkedUserRevocations()) {
-    core.runInBackground(() => store.markUserTokensBlacklisted(pending.userId, pending.generation, pending.reason, clock()));
+    core.runInBackground(() => markUserTokens(core, pending.userId, pending.generation, pending.reason));
   }
 
   const users = createUsers({

@@ -107,3 +107,14 @@ describe('revocable CLI', () => {
     expect((await cli(['migrate'], { REVOCABLE_SIGNING_KEY: SIGNING_KEY })).code).toBe(0);
   });
 });
+
+describe('revocable deactivate-user', () => {
+  it('deactivates the user and revokes every token', async () => {
+    expect((await cli(['create-user', 'erin', '--password', 'pw'])).code).toBe(0);
+    expect(await cli(['deactivate-user', 'erin'])).toMatchObject({
+      code: 0,
+      stdout: 'deactivated "erin" and revoked every token of the user\n',
+    });
+    expect(await cli(['deactivate-user', 'nobody'])).toMatchObject({ code: 1, stderr: 'revocable: no user named "nobody"\n' });
+  });
+});

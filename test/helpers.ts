@@ -17,6 +17,8 @@ export interface TestAuthOptions {
   settings?: Partial<SettingsInput>;
   database?: string;
   clock?: Clock;
+  /** Receives listener and background failures; silent by default. */
+  logger?: Pick<Console, 'error' | 'warn'>;
 }
 
 /** A real Auth over an in-memory SQLite database (or the file named in `database`). */
@@ -25,7 +27,7 @@ export function testAuth(options: TestAuthOptions = {}): Promise<Auth> {
     settings: { signingKey: SIGNING_KEY, ...options.settings },
     database: options.database ?? ':memory:',
     passwordHashing: FAST_HASHING,
-    logger: { error: () => {}, warn: () => {} },
+    logger: options.logger ?? { error: () => {}, warn: () => {} },
   };
   if (options.clock) authOptions.clock = options.clock;
   return createAuth(authOptions);

@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { RevocableError } from '../errors.ts';
-import { createUser, flushExpired, migrate, revokeUser } from './commands/admin.ts';
+import { createUser, deactivateUser, flushExpired, migrate, revokeUser } from './commands/admin.ts';
 import { serve } from './commands/serve.ts';
 import { CliError } from './context.ts';
 
@@ -42,6 +42,11 @@ program
   .description("revoke every token of a user, access tokens included")
   .option('--reason <reason>', 'recorded with the revocation')
   .action((username, options) => revokeUser(username, options, print));
+
+program
+  .command('deactivate-user <username>')
+  .description('deactivate a user and revoke every token of the user')
+  .action((username) => deactivateUser(username, print));
 
 program
   .command('flush-expired')

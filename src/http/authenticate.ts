@@ -8,18 +8,23 @@ export interface Principal {
   claims: Claims;
 }
 
+/** One accepted token type's reason for refusing a token, as Simple JWT lists it. */
+export interface TokenTypeMessage {
+  token_class: string;
+  token_type: string;
+  message: string;
+}
+
 /** The 401 of a token that fails on a protected route: Simple JWT's `InvalidToken` with its `messages`. */
 export class InvalidAccessTokenError extends RevocableError {
   readonly body: Record<string, unknown>;
-  constructor(message: string) {
+  constructor(messages: TokenTypeMessage[]) {
     super('Given token not valid for any token type', 'token_not_valid', 401);
-    this.body = {
-      detail: this.detail,
-      code: this.code,
-      messages: [{ token_class: 'AccessToken', token_type: 'access', message }],
-    };
+    this.body = { detail: this.detail, code: this.code, messages };
   }
 }
+
+const TOKEN_CLASS = { access: 'AccessToken', sliding: 'SlidingToken' } as const;
 
 /** Python's `bytes.split()` whitespace: ASCII only, unlike JavaScript's `\s`. */
 const HEADER_WHITESPACE = /[ \t\n\r\v\f]+/;
@@ -51,13 +56,19 @@ export function createAuthenticator(auth: Auth) {
   return async function authenticate(headers: Record<string, string | string[] | undefined>): Promise<Principal> {
     const token = rawToken(headers[headerName]);
     if (token === undefined) throw new NotAuthenticatedError();
-    let claims: Claims;
-    try {
-      claims = auth.verifyAccess(token);
-    } catch (error) {
-      if (error instanceof TokenError) throw new InvalidAccessTokenError(error.detail);
-      throw error;
+    // Simple JWT's AUTH_TOKEN_CLASSES: the first type that accepts the token wins.
+    let claims: Claims | undefined;
+    const messages: TokenTypeMessage[] = [];
+    for (const type of settings.authTokenTypes) {
+      try {
+        claims = type === 'access' ? auth.verifyAccess(token) : auth.verifySliding(token);
+        break;
+      } catch (error) {
+        if (!(error instanceof TokenError)) throw error;
+        messages.push({ token_class: TOKEN_CLASS[type], token_type: type, message: error.detail });
+      }
     }
+    if (claims === undefined) throw new InvalidAccessTokenError(messages);
     const userId = claims[settings.userIdClaim];
     if (typeof userId !== 'number' && typeof userId !== 'string') {
       throw new AuthenticationFailedError('Token contained no recognizable user identification', 'token_not_valid');

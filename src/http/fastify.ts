@@ -26,6 +26,9 @@ export async function buildServer(auth: Auth, options: ServerOptions = {}): Prom
     exposeHeadRoutes: false,
     return503OnClosing: true,
     clientErrorHandler: answerClientError,
+    // A URL Fastify cannot decode (`/api/token/%E0%A4%A`) is refused before routing.
+    frameworkErrors: (_error, _request, reply) =>
+      send(reply, errorReply(new RequestError(400, 'bad_request', 'Malformed URL.', { withCode: true }))),
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
   });
 
@@ -60,8 +63,6 @@ export async function buildServer(auth: Auth, options: ServerOptions = {}): Prom
       },
     });
   }
-
-  app.get('/healthz', async () => ({ status: 'ok' }));
 
   app.setNotFoundHandler((_request, reply) =>
     send(reply, errorReply(new RequestError(404, 'not_found', 'Not found.', { withCode: true }))),

@@ -34,9 +34,6 @@ function toReply(error: unknown): HttpReply {
   if (error instanceof InvalidCredentialsError || error instanceof NotAuthenticatedError) {
     return { status: 401, body: { detail: error.detail } };
   }
-  if (error instanceof RevocableError && error.status < 500) {
-    return { status: error.status, body: { detail: error.detail, code: error.code } };
-  }
   if (error instanceof RevocableError) {
     return { status: error.status, body: { detail: error.detail, code: error.code } };
   }

@@ -1,5 +1,5 @@
 import type { Auth } from '../auth.ts';
-import { RequestError } from '../errors.ts';
+import { RequestError, SessionNotFoundError } from '../errors.ts';
 import { type Principal, createAuthenticator } from './authenticate.ts';
 import { parseBody } from './body.ts';
 import { readCharFields } from './fields.ts';
@@ -35,6 +35,7 @@ export interface Route {
 
 const ok = (body: unknown, status = 200): HttpReply => ({ status, body });
 const resetContent: HttpReply = { status: 205 };
+const noContent: HttpReply = { status: 204 };
 
 /** The routes of the standalone server, framework-neutral. */
 export function createRoutes(auth: Auth): Route[] {
@@ -42,6 +43,9 @@ export function createRoutes(auth: Auth): Route[] {
     userAgent: headerValue(request.headers['user-agent']),
     ip: request.ip,
   });
+  const { settings } = auth;
+  const callerId = (principal: Principal) => principal.claims[settings.userIdClaim] as string | number;
+  const callerSession = (principal: Principal) => principal.claims[settings.sessionIdClaim];
   return [
     {
       path: '/api/token/',
@@ -61,6 +65,26 @@ export function createRoutes(auth: Auth): Route[] {
       async handle({ body, request }) {
         const { refresh } = readCharFields(await body(), ['refresh']);
         return ok(await auth.refresh(refresh, context(request)));
+      },
+    },
+    {
+      path: '/api/token/sliding/',
+      method: 'POST',
+      name: 'Token Obtain Sliding',
+      authenticated: false,
+      async handle({ body, request }) {
+        const { username, password } = readCharFields(await body(), ['username', 'password']);
+        return ok({ token: await auth.obtainSlidingToken(username, password, context(request)) });
+      },
+    },
+    {
+      path: '/api/token/sliding/refresh/',
+      method: 'POST',
+      name: 'Token Refresh Sliding',
+      authenticated: false,
+      async handle({ body, request }) {
+        const { token } = readCharFields(await body(), ['token']);
+        return ok({ token: await auth.refreshSliding(token, context(request)) });
       },
     },
     {
@@ -105,14 +129,59 @@ export function createRoutes(auth: Auth): Route[] {
       },
     },
     {
+      path: '/api/logout/others/',
+      method: 'POST',
+      name: 'Logout Others',
+      authenticated: true,
+      async handle({ principal }) {
+        const current = callerSession(principal!);
+        if (typeof current === 'string') await auth.revokeOtherSessions(callerId(principal!), current);
+        else await auth.revokeAllForUser(callerId(principal!), { reason: 'logout_others' });
+        return resetContent;
+      },
+    },
+    {
+      path: '/api/sessions/',
+      method: 'GET',
+      name: 'Session List',
+      authenticated: true,
+      async handle({ principal }) {
+        const current = callerSession(principal!);
+        const sessions = await auth.listSessions(callerId(principal!));
+        return ok(
+          sessions.map((session) => ({
+            id: session.id,
+            created: session.createdAt.toISOString(),
+            last_used: session.lastUsedAt.toISOString(),
+            user_agent: session.userAgent,
+            ip: session.ip,
+            current: session.id === current,
+          })),
+        );
+      },
+    },
+    {
+      path: '/api/sessions/:id/',
+      method: 'DELETE',
+      name: 'Session Instance',
+      authenticated: true,
+      async handle({ principal, request }) {
+        const session = await auth.store.findSession(request.params.id ?? '');
+        // Another user's session answers exactly like a session that does not exist.
+        if (!session || session.userId !== String(callerId(principal!)) || session.revokedAtMs !== null) {
+          throw new SessionNotFoundError();
+        }
+        if (!(await auth.revokeSession(session.id, { reason: 'deleted_by_user' }))) throw new SessionNotFoundError();
+        return noContent;
+      },
+    },
+    {
       path: '/api/logout-all/',
       method: 'POST',
       name: 'Logout All',
       authenticated: true,
       async handle({ principal }) {
-        await auth.revokeAllForUser(principal!.claims[auth.settings.userIdClaim] as string | number, {
-          reason: 'logout_all',
-        });
+        await auth.revokeAllForUser(callerId(principal!), { reason: 'logout_all' });
         return resetContent;
       },
     },
@@ -125,6 +194,15 @@ export function createRoutes(auth: Auth): Route[] {
         const fields = readCharFields(await body(), ['old_password', 'new_password']);
         await auth.changePassword(principal!.user.id, fields.old_password, fields.new_password);
         return ok({ detail: 'Password changed.' });
+      },
+    },
+    {
+      path: '/healthz',
+      method: 'GET',
+      name: 'Health',
+      authenticated: false,
+      async handle() {
+        return ok({ status: 'ok' });
       },
     },
   ];

@@ -92,7 +92,25 @@ export async function revokeAllForUser(
 ): Promise<{ generation: number }> {
   const entry = await core.store.revokeUser(String(userId), reason, core.clock(), core.horizonMs, alsoUpdateUser);
   core.cache.apply([entry]);
-  core.runInBackground(() => core.store.markUserTokensBlacklisted(entry.subject, entry.generation, reason, core.clock()));
+  core.runInBackground(() => markUserTokens(core, entry.subject, entry.generation, reason));
   core.events.emit('userTokensRevoked', { userId, reason, generation: entry.generation });
   return { generation: entry.generation };
+}
+
+/** Rows blacklisted per transaction by the bookkeeping after a revoke-all. */
+const MARK_BATCH = 2000;
+
+/**
+ * The bookkeeping after a revoke-all: blacklists the user's outstanding rows in bounded set-based
+ * batches, yielding to the event loop before and between them, so neither the acknowledgement nor other
+ * requests wait behind a user with many tokens.
+ */
+export async function markUserTokens(core: Core, userId: string, generation: number, reason: string): Promise<number> {
+  let total = 0;
+  for (;;) {
+    await new Promise((resolve) => setImmediate(resolve));
+    const { marked, done } = await core.store.markUserTokensBlacklisted(userId, generation, reason, core.clock(), MARK_BATCH);
+    total += marked;
+    if (done) return total;
+  }
 }

@@ -62,7 +62,7 @@ export interface RefreshRequest {
  * - Every revoking method appends to the revocation log in the same transaction as the record it
  *   writes, and resolves only after the commit: an acknowledged revocation is durable.
  * - `markUserTokensBlacklisted` is the set-based bookkeeping after a revoke-all; correctness never
- *   depends on it, so it runs after the revoke-all is acknowledged and is idempotent.
+ *   depends on it, so it runs after the revoke-all is acknowledged, in bounded batches, and is idempotent.
  */
 export interface Store {
   /** Applies pending migrations. */
@@ -121,8 +121,18 @@ export interface Store {
     horizonMs: number,
     alsoUpdateUser?: { id: number; patch: UserPatch },
   ): Promise<RevocationEntry & { kind: 'user' }>;
-  /** Marks the user's outstanding tokens and sessions older than `generation` as blacklisted / revoked. */
-  markUserTokensBlacklisted(userId: string, generation: number, reason: string, nowMs: number): Promise<number>;
+  /**
+   * Marks up to `limit` of the user's outstanding tokens older than `generation` as blacklisted (one
+   * set-based statement). When none is left it also marks the sessions revoked and records the
+   * generation as marked, and answers `done`.
+   */
+  markUserTokensBlacklisted(
+    userId: string,
+    generation: number,
+    reason: string,
+    nowMs: number,
+    limit: number,
+  ): Promise<{ marked: number; done: boolean }>;
   /** Users whose latest revoke-all has not been followed by `markUserTokensBlacklisted` yet. */
   unmarkedUserRevocations(): Promise<{ userId: string; generation: number; reason: string }[]>;
 

@@ -137,7 +137,8 @@ function copyableClaims(settings: Settings, payload: Payload): Payload {
 async function presented(core: Core, token: string, type: 'refresh' | 'sliding') {
   const valid = validateToken(core.backend, core.settings, token, type);
   const level = core.cache.check(valid);
-  if (level !== undefined) throw new TokenRevokedError(level);
+  // A token-level hit may be a rotated token coming back: the store tells reuse from a plain blacklisting.
+  if (level !== undefined && level !== 'token') throw new TokenRevokedError(level);
   if (valid.userId === undefined || valid.sessionId === undefined) {
     throw new TokenError('Token contained no recognizable user identification');
   }

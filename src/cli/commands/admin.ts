@@ -58,6 +58,19 @@ export async function revokeUser(username: string, options: { reason?: string },
   }
 }
 
+/** `revocable deactivate-user`: the user can no longer log in, and every token of the user dies now. */
+export async function deactivateUser(username: string, print: Print): Promise<void> {
+  const { auth } = await openAuth({ createKey: false });
+  try {
+    const user = await auth.users.findByUsername(username);
+    if (!user) throw new CliError(`no user named "${username}"`);
+    await auth.users.setActive(user.id, false);
+    print(`deactivated "${username}" and revoked every token of the user`);
+  } finally {
+    await auth.close();
+  }
+}
+
 /** `revocable flush-expired`: Simple JWT's `flushexpiredtokens`. */
 export async function flushExpired(print: Print): Promise<void> {
   const { auth } = await openAuth({ createKey: false });

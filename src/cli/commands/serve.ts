@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { buildServer } from '../../http/fastify.ts';
-import { openAuth } from '../context.ts';
+import { CliError, openAuth } from '../context.ts';
 
 /** `revocable serve`: migrations, then the HTTP server until SIGINT / SIGTERM. */
 export async function serve(options: { host?: string; port?: string }): Promise<void> {
@@ -9,6 +9,7 @@ export async function serve(options: { host?: string; port?: string }): Promise<
   const app = await buildServer(auth, { logger });
   const host = options.host ?? config.host;
   const port = options.port !== undefined ? Number(options.port) : config.port;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`--port must be a port number, got "${options.port}"`);
   await app.listen({ host, port });
   const stop = async (signal: string) => {
     logger.info({ signal }, 'shutting down');

@@ -140,7 +140,7 @@ export class SqlStore implements Store {
       if (!session || session.revoked_at_ms !== null) return { status: 'revoked' };
       if ((request.generation ?? row.generation) < generation) return { status: 'revoked' };
       const sessionEndsAtMs =
-        request.sessionMaxLifetimeMs === null ? null : Number(session.created_at_ms) + request.sessionMaxLifetimeMs;
+        request.sessionMaxLifetimeMs == null ? null : Number(session.created_at_ms) + request.sessionMaxLifetimeMs;
       if (sessionEndsAtMs !== null && request.nowMs >= sessionEndsAtMs) return { status: 'expired' };
       if (row.rotated_at_ms !== null) return this.reused(trx, request, row);
       const blacklisted = await trx
@@ -377,9 +377,9 @@ export class SqlStore implements Store {
     });
   }
 
-  async markUserTokensBlacklisted(userId: string, generation: number, reason: string, nowMs: number) {
+  async markUserTokensBlacklisted(userId: string, generation: number, reason: string, nowMs: number, limit: number) {
     return this.db.transaction().execute(async (trx) => {
-      // One set-based statement per table: never a loop over the user's rows.
+      // One set-based statement per batch: never a loop over the user's rows.
       const result = await trx
         .insertInto('blacklisted_tokens')
         .columns(['jti', 'user_id', 'expires_at_ms', 'blacklisted_at_ms', 'reason'])
@@ -390,9 +390,12 @@ export class SqlStore implements Store {
             .where('o.user_id', '=', userId)
             .where('o.generation', '<', generation)
             .where('o.expires_at_ms', '>', nowMs)
-            .where((w) => w.not(w.exists(w.selectFrom('blacklisted_tokens as b').select('b.jti').whereRef('b.jti', '=', 'o.jti')))),
+            .where((w) => w.not(w.exists(w.selectFrom('blacklisted_tokens as b').select('b.jti').whereRef('b.jti', '=', 'o.jti'))))
+            .limit(limit),
         )
         .executeTakeFirst();
+      const marked = Number(result.numInsertedOrUpdatedRows ?? 0);
+      if (marked >= limit) return { marked, done: false };
       await trx
         .updateTable('sessions')
         .set({ revoked_at_ms: nowMs, revoked_reason: reason })
@@ -406,7 +409,7 @@ export class SqlStore implements Store {
         .where('user_id', '=', userId)
         .where('marked_generation', '<', generation)
         .execute();
-      return Number(result.numInsertedOrUpdatedRows ?? 0);
+      return { marked, done: true };
     });
   }
 

@@ -1,0 +1,42 @@
+import { writeFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { describeMachine } from './machine.ts';
+import { CONCURRENT_CHAINS, benchRefresh } from './refresh.ts';
+import { type Outcome, renderReport } from './report.ts';
+import { REVOKE_ALL_PLANS, type RevokeAllResult, benchRevokeAll } from './revoke-all.ts';
+import { benchVerify } from './verify.ts';
+
+const REPORT = new URL('../docs/BENCHMARKS.md', import.meta.url);
+const log = (line: string) => console.log(line);
+
+/** Runs one benchmark; a failure is reported (and fails the run) without losing the others' figures. */
+async function attempt<T>(title: string, run: () => Promise<T>): Promise<Outcome<T>> {
+  log(title);
+  try {
+    return { ok: true, value: await run() };
+  } catch (error) {
+    console.error(`  FAILED: ${title}`, error);
+    process.exitCode = 1;
+    return { ok: false, error: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+const started = performance.now();
+const machine = describeMachine();
+log(`revocable benchmarks: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}`);
+
+// The throughput comparison first, while nothing else has run: it is the most sensitive to noise.
+const verify = await attempt('verifyAccess throughput', () => benchVerify(log));
+const revokeAll = await attempt('revoke-all latency (SQLite file)', async () => {
+  const results: RevokeAllResult[] = [];
+  for (const plan of REVOKE_ALL_PLANS) results.push(await benchRevokeAll(plan, log));
+  return results;
+});
+const refresh = await attempt('refresh with rotation and login (SQLite file)', () => benchRefresh(log));
+
+const durationS = (performance.now() - started) / 1000;
+const report = renderReport({ machine, durationS, revokeAll, verify, refresh, concurrentChains: CONCURRENT_CHAINS });
+writeFileSync(REPORT, report);
+log('');
+log(report);
+log(`written to docs/BENCHMARKS.md in ${durationS.toFixed(0)} s`);
