@@ -98,7 +98,7 @@ async function fillRevocationCache(auth: Auth): Promise<VerifyResult['cache']> {
     }
     if (!refused) throw new Error('a revoked access token was accepted');
   }
-  const entries = await auth.store.loadRevocations(Date.now());
+  const entries = await auth.store.loadRevocations(Date.now(), 0, 86_400_000);
   const count = (kind: string) => entries.filter((entry) => entry.kind === kind).length;
   return { users: count('user'), sessions: count('session'), tokens: count('token') };
 }

@@ -3,6 +3,7 @@ import type { Core, RequestContext } from './core.ts';
 import { InvalidCredentialsError, TokenRevokedError, UnavailableError, UserNotFoundError, ValidationError } from './errors.ts';
 import { type AuthEventListener, type AuthEventName, EventHub, MASKED_PASSWORD } from './events.ts';
 import { RevocationCache } from './revocation/cache.ts';
+import { createRevocationSync } from './revocation/sync.ts';
 import {
   blacklistToken,
   logout,
@@ -14,7 +15,7 @@ import {
 import { type SessionInfo, listSessions } from './sessions/sessions.ts';
 import { type Settings, type SettingsInput, longestTokenLifetime, resolveSettings } from './settings/settings.ts';
 import { DEFAULT_DATABASE_URL, openStore } from './store/open.ts';
-import type { FlushCounts, Store } from './store/store.ts';
+import type { FlushCounts, LoginGuard, Store } from './store/store.ts';
 import { type Payload, createTokenBackend } from './tokens/backend.ts';
 import { validateToken } from './tokens/claims.ts';
 import {
@@ -88,7 +89,11 @@ export interface Auth {
   revokeSession(sessionId: string, options?: { reason?: string }): Promise<boolean>;
   /** Revokes every session of the user except `keepSessionId`; returns how many were revoked. */
   revokeOtherSessions(userId: number | string, keepSessionId: string, options?: { reason?: string }): Promise<number>;
-  /** Revokes every token the user holds, access tokens included: one durable write. */
+  /**
+   * Revokes every token the user holds, access tokens included: one durable write. `userId` is the
+   * user id claim's value (the id, or the username under `userIdField: 'username'`, where a numeric id
+   * is also accepted and looked up).
+   */
   revokeAllForUser(userId: number | string, options?: { reason?: string }): Promise<{ generation: number }>;
   /** Changes the password after checking the old one, and revokes every token of the user, atomically. */
   changePassword(userId: number, oldPassword: string, newPassword: string): Promise<void>;
@@ -111,23 +116,24 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? console;
   const leewayMs = settings.leeway * 1000;
+  const horizonMs = (longestTokenLifetime(settings) + settings.leeway) * 1000;
   const backend = createTokenBackend(settings, clock);
   const hasher = await createPasswordHasher(options.passwordHashing);
+  const ownsStore = typeof options.database !== 'object';
   const store =
     typeof options.database === 'object' ? options.database : await openStore(options.database ?? DEFAULT_DATABASE_URL);
-  if (options.migrate !== false) await store.migrate();
 
   const background = new Set<Promise<unknown>>();
   const core: Core = {
     settings,
     clock,
     store,
-    cache: new RevocationCache(),
+    cache: new RevocationCache(horizonMs),
     backend,
     hasher,
     events: new EventHub(logger),
     logger,
-    horizonMs: (longestTokenLifetime(settings) + settings.leeway) * 1000,
+    horizonMs,
     runInBackground(task) {
       const running = task()
         .catch((error) => logger.error('revocable: background task failed', error))
@@ -136,19 +142,44 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     },
   };
   const { cache, events } = core;
-  // Entries are kept for `leeway` past their horizon: a token is accepted that long after its exp.
-  cache.apply(await store.loadRevocations(clock() - leewayMs));
-  for (const pending of await store.unmarkedUserRevocations()) {
-    core.runInBackground(() => markUserTokens(core, pending.userId, pending.generation, pending.reason));
+  const revocationSync = createRevocationSync({
+    store,
+    cache,
+    clock,
+    leewayMs,
+    horizonMs,
+    intervalMs: options.revocationPollIntervalMs ?? 250,
+    logger,
+  });
+  try {
+    if (options.migrate !== false) await store.migrate();
+    await revocationSync.sync();
+    for (const pending of await store.unmarkedUserRevocations()) {
+      core.runInBackground(() => markUserTokens(core, pending.userId, pending.generation, pending.reason));
+    }
+  } catch (error) {
+    await revocationSync.close();
+    if (ownsStore) await store.close().catch(() => {});
+    throw error;
   }
 
   const users = createUsers({
     store,
     hasher,
     clock,
-    revokeAll: (user, reason, patch) =>
-      revokeAllForUser(core, userIdClaimOf(settings, user), reason, patch ? { id: user.id, patch } : undefined),
+    revokeAll: (user, reason, change) => revokeAllForUser(core, userIdClaimOf(settings, user), reason, { id: user.id, ...change }),
   });
+
+  /**
+   * The value tokens carry for a user. With `userIdField: 'username'`, a numeric id given by the
+   * caller is looked up: keying revocations by the id would match none of the user's tokens.
+   */
+  const userKey = async (userId: number | string): Promise<number | string> => {
+    if (settings.userIdField !== 'username' || typeof userId !== 'number') return userId;
+    const user = await store.findUserById(userId);
+    if (!user) throw new UserNotFoundError();
+    return user.username;
+  };
 
   let closed = false;
   const assertOpen = () => {
@@ -156,28 +187,6 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
   };
   const pruneTimer = setInterval(() => cache.prune(clock() - leewayMs), 60_000);
   pruneTimer.unref();
-  let syncing: Promise<number> | undefined;
-  const syncRevocations = () => {
-    // One read at a time: the timer must not pile reads up behind a slow database.
-    syncing ??= store
-      .loadRevocations(clock() - leewayMs, cache.lastSeq)
-      .then((entries) => {
-        cache.apply(entries);
-        return entries.length;
-      })
-      .finally(() => {
-        syncing = undefined;
-      });
-    return syncing;
-  };
-  const pollIntervalMs = options.revocationPollIntervalMs ?? 250;
-  const pollTimer =
-    pollIntervalMs > 0
-      ? setInterval(() => {
-          syncRevocations().catch((error) => logger.error('revocable: reading the revocation log failed', error));
-        }, pollIntervalMs)
-      : undefined;
-  pollTimer?.unref();
 
   const verified = (token: string, type: 'access' | 'sliding' | undefined) => {
     const valid = validateToken(backend, settings, token, type);
@@ -191,11 +200,16 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     username: string,
     password: string,
     context: RequestContext,
-    issue: (user: User, guard: { userRowId: number; passwordHash: string }) => Promise<T | undefined>,
+    issue: (user: User, guard: LoginGuard) => Promise<T | undefined>,
   ): Promise<T> => {
     assertOpen();
     const record = await users.verifyCredentials(username, password);
-    const issued = record && (await issue(record, { userRowId: record.id, passwordHash: record.password }));
+    const guard: LoginGuard | undefined = record && {
+      userRowId: record.id,
+      passwordHash: record.password,
+      ...(record.upgradedHash ? { upgradedHash: record.upgradedHash } : {}),
+    };
+    const issued = record && guard && (await issue(record, guard));
     if (!record || issued === undefined) {
       events.emit('loginFailed', { credentials: { username, password: MASKED_PASSWORD }, context });
       throw new InvalidCredentialsError();
@@ -239,21 +253,21 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
       assertOpen();
       return logout(core, accessClaims);
     },
-    listSessions(userId) {
+    async listSessions(userId) {
       assertOpen();
-      return listSessions(core, userId);
+      return listSessions(core, await userKey(userId));
     },
     revokeSession(sessionId, options = {}) {
       assertOpen();
       return revokeSession(core, sessionId, options.reason ?? 'revoked');
     },
-    revokeOtherSessions(userId, keepSessionId, options = {}) {
+    async revokeOtherSessions(userId, keepSessionId, options = {}) {
       assertOpen();
-      return revokeOtherSessions(core, userId, keepSessionId, options.reason ?? 'logout_others');
+      return revokeOtherSessions(core, await userKey(userId), keepSessionId, options.reason ?? 'logout_others');
     },
-    revokeAllForUser(userId, options = {}) {
+    async revokeAllForUser(userId, options = {}) {
       assertOpen();
-      return revokeAllForUser(core, userId, options.reason ?? 'revoke_all');
+      return revokeAllForUser(core, await userKey(userId), options.reason ?? 'revoke_all');
     },
     async changePassword(userId, oldPassword, newPassword) {
       assertOpen();
@@ -270,11 +284,11 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
       assertOpen();
       const nowMs = clock() - leewayMs;
       cache.prune(nowMs);
-      return store.flushExpired(nowMs);
+      return store.flushExpired(nowMs, horizonMs);
     },
     syncRevocations() {
       assertOpen();
-      return syncRevocations();
+      return revocationSync.sync();
     },
     async settled() {
       while (background.size) await Promise.allSettled([...background]);
@@ -283,8 +297,7 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
       if (closed) return;
       closed = true;
       clearInterval(pruneTimer);
-      clearInterval(pollTimer);
-      await syncing?.catch(() => {});
+      await revocationSync.close();
       await auth.settled();
       await store.close();
     },

@@ -6,6 +6,7 @@ import { type Auth, type AuthOptions, createAuth } from '../src/auth.ts';
 import { type Clock, manualClock } from '../src/clock.ts';
 import { buildServer } from '../src/http/fastify.ts';
 import type { SettingsInput } from '../src/settings/settings.ts';
+import type { Store } from '../src/store/store.ts';
 
 /** A 32-byte HS256 key used by every test. */
 export const SIGNING_KEY = 'test-signing-key-of-at-least-32-bytes!!';
@@ -15,7 +16,9 @@ export const FAST_HASHING = { memoryCost: 1024, timeCost: 1, parallelism: 1 };
 
 export interface TestAuthOptions {
   settings?: Partial<SettingsInput>;
-  database?: string;
+  database?: string | Store;
+  /** 0 turns the revocation log poll off, to play a process that has not read the log yet. */
+  revocationPollIntervalMs?: number;
   clock?: Clock;
   /** Receives listener and background failures; silent by default. */
   logger?: Pick<Console, 'error' | 'warn'>;
@@ -30,6 +33,7 @@ export function testAuth(options: TestAuthOptions = {}): Promise<Auth> {
     logger: options.logger ?? { error: () => {}, warn: () => {} },
   };
   if (options.clock) authOptions.clock = options.clock;
+  if (options.revocationPollIntervalMs !== undefined) authOptions.revocationPollIntervalMs = options.revocationPollIntervalMs;
   return createAuth(authOptions);
 }
 

@@ -20,12 +20,15 @@ export class RevocationCache {
   private readonly tokens = new Map<string, number>();
   private readonly sessions = new Map<string, number>();
   private readonly users = new Map<string, UserCutoff>();
-  private appliedSeq = 0;
   private nextPruneMs = 0;
+  private readonly horizonMs: number;
 
-  /** The highest log sequence number applied: where a catch-up read resumes. */
-  get lastSeq(): number {
-    return this.appliedSeq;
+  /**
+   * `horizonMs` is this instance's longest token lifetime (plus leeway): a session or user entry is
+   * kept at least that long after it was written, whatever horizon the writing process had.
+   */
+  constructor(horizonMs: number) {
+    this.horizonMs = horizonMs;
   }
 
   get size(): { tokens: number; sessions: number; users: number } {
@@ -35,15 +38,17 @@ export class RevocationCache {
   /** Applies log entries; idempotent and order-insensitive (a user's highest generation wins). */
   apply(entries: Iterable<RevocationEntry>): void {
     for (const entry of entries) {
-      if (entry.seq > this.appliedSeq) this.appliedSeq = entry.seq;
       if (entry.kind === 'token') {
         this.tokens.set(entry.subject, Math.max(entry.expiresAtMs, this.tokens.get(entry.subject) ?? 0));
-      } else if (entry.kind === 'session') {
-        this.sessions.set(entry.subject, Math.max(entry.expiresAtMs, this.sessions.get(entry.subject) ?? 0));
+        continue;
+      }
+      const expiresAtMs = Math.max(entry.expiresAtMs, entry.atMs + this.horizonMs);
+      if (entry.kind === 'session') {
+        this.sessions.set(entry.subject, Math.max(expiresAtMs, this.sessions.get(entry.subject) ?? 0));
       } else {
         const known = this.users.get(entry.subject);
         if (!known || entry.generation > known.generation) {
-          this.users.set(entry.subject, { generation: entry.generation, atMs: entry.atMs, expiresAtMs: entry.expiresAtMs });
+          this.users.set(entry.subject, { generation: entry.generation, atMs: entry.atMs, expiresAtMs });
         }
       }
     }

@@ -1,6 +1,7 @@
 import type { Core } from '../core.ts';
 import { TokenRevokedError } from '../errors.ts';
-import type { RevocationEntry, UserPatch } from '../store/records.ts';
+import type { RevocationEntry } from '../store/records.ts';
+import type { UserChange } from '../store/store.ts';
 import type { Payload } from '../tokens/backend.ts';
 import { validateToken } from '../tokens/claims.ts';
 
@@ -42,16 +43,20 @@ export async function blacklistToken(core: Core, token: string, type: 'refresh' 
   applied(core, entries, 'blacklisted');
 }
 
-/** Ends the session an access (or sliding) token belongs to; a token minted elsewhere without one is blacklisted itself. */
+/**
+ * Ends the session an access (or sliding) token belongs to. A token with no session to end (minted
+ * elsewhere, or whose session is already revoked or flushed) is blacklisted itself, so logout always
+ * takes effect.
+ */
 export async function logout(core: Core, claims: Payload): Promise<void> {
   const { settings, clock } = core;
   const sessionId = claims[settings.sessionIdClaim];
-  if (typeof sessionId === 'string') {
-    await revokeSession(core, sessionId, 'logout');
-    return;
-  }
+  if (typeof sessionId === 'string' && (await revokeSession(core, sessionId, 'logout'))) return;
+  // No session to end (minted elsewhere, or its row already flushed): blacklist the token itself.
   const nowMs = clock();
-  const expiresAtMs = typeof claims.exp === 'number' ? claims.exp * 1000 : nowMs + core.horizonMs;
+  const exp = typeof claims.exp === 'number' ? claims.exp * 1000 : nowMs + core.horizonMs;
+  const expiresAtMs =
+    claims[settings.tokenTypeClaim] === 'sliding' ? Math.max(exp, nowMs + settings.slidingTokenLifetime * 1000) : exp;
   const entries = await core.store.blacklistToken(
     {
       jti: String(claims[settings.jtiClaim]),
@@ -88,16 +93,16 @@ export async function revokeAllForUser(
   core: Core,
   userId: string | number,
   reason: string,
-  alsoUpdateUser?: { id: number; patch: UserPatch },
+  alsoChangeUser?: UserChange,
 ): Promise<{ generation: number }> {
-  const entry = await core.store.revokeUser(String(userId), reason, core.clock(), core.horizonMs, alsoUpdateUser);
+  const entry = await core.store.revokeUser(String(userId), reason, core.clock(), core.horizonMs, alsoChangeUser);
   core.cache.apply([entry]);
   core.runInBackground(() => markUserTokens(core, entry.subject, entry.generation, reason));
   core.events.emit('userTokensRevoked', { userId, reason, generation: entry.generation });
   return { generation: entry.generation };
 }
 
-/** Rows blacklisted per transaction by the bookkeeping after a revoke-all. */
+/** Rows of one user walked per transaction by the bookkeeping after a revoke-all. */
 const MARK_BATCH = 2000;
 
 /**
@@ -107,10 +112,15 @@ const MARK_BATCH = 2000;
  */
 export async function markUserTokens(core: Core, userId: string, generation: number, reason: string): Promise<number> {
   let total = 0;
+  let afterJti: string | null = '';
   for (;;) {
     await new Promise((resolve) => setImmediate(resolve));
-    const { marked, done } = await core.store.markUserTokensBlacklisted(userId, generation, reason, core.clock(), MARK_BATCH);
-    total += marked;
-    if (done) return total;
+    const step = await core.store.markUserTokensBlacklisted(userId, generation, reason, core.clock(), {
+      afterJti,
+      limit: MARK_BATCH,
+    });
+    total += step.marked;
+    if (step.done) return total;
+    afterJti = step.afterJti;
   }
 }

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { Kysely, SqliteDialect } from 'kysely';
+import { CompiledQuery, type DatabaseConnection, type Driver, Kysely, SqliteDialect, SqliteDriver } from 'kysely';
 import { SqlStore } from './sql/sql-store.ts';
 import type { Database } from './sql/schema.ts';
 
@@ -21,9 +21,31 @@ export async function openSqliteStore(filename: string): Promise<SqlStore> {
   database.pragma('journal_mode = WAL');
   database.pragma('synchronous = FULL');
   database.pragma('busy_timeout = 5000');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database }) });
   return new SqlStore(db, 'sqlite', (error) => {
     const code = (error as { code?: string } | null)?.code ?? '';
     return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
   });
+}
+
+/**
+ * Every transaction here reads, then writes. With a plain (deferred) BEGIN, a write committed by another
+ * process on the same file between the two makes SQLite fail at once with SQLITE_BUSY_SNAPSHOT;
+ * BEGIN IMMEDIATE takes the write lock up front, so the busy timeout applies and the two queue.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+class ImmediateSqliteDialect extends SqliteDialect {
+  private readonly config: ConstructorParameters<typeof SqliteDialect>[0];
+  constructor(config: ConstructorParameters<typeof SqliteDialect>[0]) {
+    super(config);
+    this.config = config;
+  }
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.config);
+  }
 }

@@ -14,15 +14,25 @@ export interface NewSession {
   id: string;
   userId: string;
   createdAtMs: number;
+  /** The latest expiry of any token of the session so far. */
   expiresAtMs: number;
   userAgent: string | null;
   ip: string | null;
+}
+
+/** A change to a user row written together with a revoke-all. */
+export interface UserChange {
+  id: number;
+  patch?: UserPatch;
+  delete?: boolean;
 }
 
 /** The user row and password hash a login verified. */
 export interface LoginGuard {
   userRowId: number;
   passwordHash: string;
+  /** A stronger hash of the same password to store, written only if `passwordHash` is still current. */
+  upgradedHash?: string;
 }
 
 /** What presenting a refresh token asks of the store. */
@@ -43,6 +53,8 @@ export interface RefreshRequest {
   rotate?: { next: Omit<OutstandingToken, 'generation'>; blacklistOld: boolean };
   /** Reuse of a rotated token revokes its session, unless it is the immediate predecessor within `graceMs`. */
   reuse: { graceMs: number; horizonMs: number };
+  /** The latest expiry of any token this refresh mints: the session's row lives at least that long. */
+  mintsUntilMs: number;
   /** `sessionMaxLifetime` in ms, or null: refuse past it, cap the successor's expiry at it. */
   sessionMaxLifetimeMs: number | null;
 }
@@ -111,35 +123,42 @@ export interface Store {
     horizonMs: number,
   ): Promise<RevocationEntry[]>;
   /**
-   * Raises the user's generation by one: every token minted before is revoked. `alsoUpdateUser` (a new
-   * password hash, a deactivation) is written in the same transaction, so no login can slip between.
+   * Raises the user's generation by one: every token minted before is revoked. `alsoChangeUser` (a new
+   * password hash, a deactivation, a deletion) is written in the same transaction, so no login can slip
+   * between the two.
    */
   revokeUser(
     userId: string,
     reason: string,
     nowMs: number,
     horizonMs: number,
-    alsoUpdateUser?: { id: number; patch: UserPatch },
+    alsoChangeUser?: UserChange,
   ): Promise<RevocationEntry & { kind: 'user' }>;
   /**
-   * Marks up to `limit` of the user's outstanding tokens older than `generation` as blacklisted (one
-   * set-based statement). When none is left it also marks the sessions revoked and records the
-   * generation as marked, and answers `done`.
+   * One bounded step of the bookkeeping after a revoke-all, one set-based statement each. While
+   * `afterJti` is a string: blacklists the user's outstanding tokens older than `generation` among the
+   * next `limit` of the user's rows after it, in jti order, and answers where to resume (null once the
+   * tokens are done). Then, with `afterJti` null: marks up to `limit` of the user's older sessions
+   * revoked; when none is left, records the generation as marked and answers `done`.
    */
   markUserTokensBlacklisted(
     userId: string,
     generation: number,
     reason: string,
     nowMs: number,
-    limit: number,
-  ): Promise<{ marked: number; done: boolean }>;
+    range: { afterJti: string | null; limit: number },
+  ): Promise<{ marked: number; afterJti: string | null; done: boolean }>;
   /** Users whose latest revoke-all has not been followed by `markUserTokensBlacklisted` yet. */
   unmarkedUserRevocations(): Promise<{ userId: string; generation: number; reason: string }[]>;
 
-  /** Log entries still relevant at `nowMs`, in order, after `afterSeq`. */
-  loadRevocations(nowMs: number, afterSeq?: number): Promise<RevocationEntry[]>;
+  /**
+   * Log entries after `afterSeq`, in order, that can still match a live token at `nowMs`: token entries
+   * before their expiry, session and user entries younger than `horizonMs` (or than the horizon of the
+   * process that wrote them, whichever is later).
+   */
+  loadRevocations(nowMs: number, afterSeq: number, horizonMs: number): Promise<RevocationEntry[]>;
   /** Deletes what can no longer matter: expired tokens, blacklist rows, sessions and log entries. */
-  flushExpired(nowMs: number): Promise<FlushCounts>;
+  flushExpired(nowMs: number, horizonMs: number): Promise<FlushCounts>;
 }
 
 /** Rows deleted by `flushExpired`, per table. */

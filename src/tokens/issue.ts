@@ -46,12 +46,13 @@ async function startSession(
   const lifetime =
     type === 'refresh' ? settings.refreshTokenLifetime : settings.slidingTokenRefreshLifetime + settings.slidingTokenLifetime;
   const expiresAtMs = seconds(Math.min(nowMs + lifetime * 1000, sessionEndsAtMs));
+  const sessionExpiresAtMs = Math.max(expiresAtMs, nowMs + (settings.accessTokenLifetime + settings.leeway) * 1000);
   const started = await store.startSession(
     {
       id: sessionId,
       userId: String(userId),
       createdAtMs: nowMs,
-      expiresAtMs,
+      expiresAtMs: sessionExpiresAtMs,
       userAgent: settings.recordUserAgent ? (context.userAgent ?? null) : null,
       ip: settings.recordIp ? (context.ip ?? null) : null,
     },
@@ -184,6 +185,7 @@ export async function refreshTokens(core: Core, token: string, context: RequestC
     issuedAtMs: valid.issuedAtMs,
     expiresAtMs: valid.expiresAtMs,
     nowMs,
+    mintsUntilMs: nowMs + (settings.accessTokenLifetime + settings.leeway) * 1000,
     acceptUntracked: settings.acceptUntrackedRefreshTokens,
     reuse: { graceMs: settings.reuseGraceSeconds * 1000, horizonMs: core.horizonMs },
     sessionMaxLifetimeMs: settings.sessionMaxLifetime === null ? null : settings.sessionMaxLifetime * 1000,
@@ -236,6 +238,7 @@ export async function refreshSlidingToken(core: Core, token: string, context: Re
     issuedAtMs: valid.issuedAtMs,
     expiresAtMs: valid.expiresAtMs,
     nowMs,
+    mintsUntilMs: nowMs + (settings.slidingTokenLifetime + settings.leeway) * 1000,
     acceptUntracked: false,
     reuse: { graceMs: 0, horizonMs: core.horizonMs },
     sessionMaxLifetimeMs: settings.sessionMaxLifetime === null ? null : settings.sessionMaxLifetime * 1000,

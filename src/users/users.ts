@@ -23,7 +23,8 @@ export interface Users {
   findById(id: number): Promise<User | undefined>;
   /**
    * Checks a username and password. Returns the user when both match and the user is active;
-   * otherwise undefined, after the same amount of work whichever part was wrong.
+   * otherwise undefined, after the same amount of work whichever part was wrong. (An outdated hash is
+   * upgraded by logins, which can do it atomically, not here.)
    */
   authenticate(username: string, password: string): Promise<User | undefined>;
   /** Replaces the password hash (no token is revoked: `auth.changePassword` does that). */
@@ -41,12 +42,16 @@ export interface UsersDependencies {
   store: Store;
   hasher: PasswordHasher;
   clock: Clock;
-  /** Revokes every token of the user (by its user id claim), writing `patch` in the same transaction. */
-  revokeAll(user: User, reason: string, patch?: UserPatch): Promise<unknown>;
+  /** Revokes every token of the user (by its user id claim), writing `change` in the same transaction. */
+  revokeAll(user: User, reason: string, change: { patch?: UserPatch; delete?: boolean }): Promise<unknown>;
 }
 
-/** The user row a login verified, hash included: what the login guard compares against. */
-export type VerifiedUser = UserRecord;
+/**
+ * The user row a login verified, hash included (what the login guard compares against), and a stronger
+ * hash of the same password when the stored one is outdated: written by the login's own transaction,
+ * only if the stored hash is still the one verified.
+ */
+export type VerifiedUser = UserRecord & { upgradedHash?: string };
 
 export function createUsers({ store, hasher, clock, revokeAll }: UsersDependencies): Users & {
   verifyCredentials(username: string, password: string): Promise<VerifiedUser | undefined>;
@@ -59,12 +64,9 @@ export function createUsers({ store, hasher, clock, revokeAll }: UsersDependenci
     }
     if (!(await hasher.verify(record.password, password))) return undefined;
     if (!record.isActive) return undefined;
-    if (hasher.needsRehash(record.password)) {
-      const upgraded = await hasher.hash(password);
-      await store.updateUser(record.id, { password: upgraded });
-      return { ...record, password: upgraded };
-    }
-    return record;
+    const verified: VerifiedUser = record;
+    if (hasher.needsRehash(record.password)) verified.upgradedHash = await hasher.hash(password);
+    return verified;
   };
   const existing = async (id: number) => {
     const record = await store.findUserById(id);
@@ -112,13 +114,13 @@ export function createUsers({ store, hasher, clock, revokeAll }: UsersDependenci
     async setActive(id, active) {
       const user = await existing(id);
       if (active) await store.updateUser(id, { isActive: true });
-      else await revokeAll(user, 'deactivated', { isActive: false });
+      else await revokeAll(user, 'deactivated', { patch: { isActive: false } });
     },
     async delete(id) {
       const record = await store.findUserById(id);
       if (!record) return false;
-      await revokeAll(publicUser(record), 'deleted');
-      return store.deleteUser(id);
+      await revokeAll(publicUser(record), 'deleted', { delete: true });
+      return true;
     },
   };
 }

@@ -46,7 +46,8 @@ function initial(dialect: SqlDialectName): Migration {
         .addColumn('revoked_at_ms', 'bigint')
         .addColumn('revoked_reason', key)
         .execute();
-      await db.schema.createIndex('sessions_user_idx').on('sessions').columns(['user_id', 'generation']).execute();
+      // Live sessions of a user: listings, and the batched revocation after a revoke-all.
+      await db.schema.createIndex('sessions_user_idx').on('sessions').columns(['user_id', 'revoked_at_ms']).execute();
       await db.schema.createIndex('sessions_expires_idx').on('sessions').column('expires_at_ms').execute();
 
       await db.schema
@@ -61,11 +62,8 @@ function initial(dialect: SqlDialectName): Migration {
         .addColumn('rotated_at_ms', 'bigint')
         .addColumn('replaced_by', key)
         .execute();
-      await db.schema
-        .createIndex('outstanding_user_idx')
-        .on('outstanding_tokens')
-        .columns(['user_id', 'generation'])
-        .execute();
+      // The bookkeeping after a revoke-all walks one user's rows in jti order, batch by batch.
+      await db.schema.createIndex('outstanding_user_idx').on('outstanding_tokens').columns(['user_id', 'jti']).execute();
       await db.schema.createIndex('outstanding_session_idx').on('outstanding_tokens').column('session_id').execute();
       await db.schema.createIndex('outstanding_expires_idx').on('outstanding_tokens').column('expires_at_ms').execute();
 

@@ -1,4 +1,4 @@
-import { type Kysely, Migrator, type Transaction, sql } from 'kysely';
+import { type ExpressionBuilder, type Kysely, Migrator, type Transaction, sql } from 'kysely';
 import { UserExistsError } from '../../errors.ts';
 import type {
   NewUser,
@@ -10,7 +10,7 @@ import type {
   UserPatch,
   UserRecord,
 } from '../records.ts';
-import type { FlushCounts, LoginGuard, NewSession, RefreshRequest, Store } from '../store.ts';
+import type { FlushCounts, LoginGuard, NewSession, RefreshRequest, Store, UserChange } from '../store.ts';
 import { type SqlDialectName, migrationProvider } from './migrations.ts';
 import type { Updateable, Selectable } from 'kysely';
 import type { Database, RevocationLogTable, SessionsTable } from './schema.ts';
@@ -96,6 +96,9 @@ export class SqlStore implements Store {
           .where('id', '=', loginGuard.userRowId)
           .executeTakeFirst();
         if (!user || user.password !== loginGuard.passwordHash || !Number(user.is_active)) return undefined;
+        if (loginGuard.upgradedHash) {
+          await trx.updateTable('users').set({ password: loginGuard.upgradedHash }).where('id', '=', loginGuard.userRowId).execute();
+        }
       }
       const generation = await readGeneration(trx, session.userId);
       await trx
@@ -185,7 +188,7 @@ export class SqlStore implements Store {
         await insertOutstanding(trx, { ...request.rotate.next, expiresAtMs: nextExpiresAtMs, generation });
       }
 
-      const expiresAtMs = Math.max(Number(session.expires_at_ms), nextExpiresAtMs ?? 0);
+      const expiresAtMs = Math.max(Number(session.expires_at_ms), nextExpiresAtMs ?? 0, request.mintsUntilMs);
       await trx
         .updateTable('sessions')
         .set({ last_used_at_ms: request.nowMs, expires_at_ms: expiresAtMs })
@@ -347,10 +350,11 @@ export class SqlStore implements Store {
     reason: string,
     nowMs: number,
     horizonMs: number,
-    alsoUpdateUser?: { id: number; patch: UserPatch },
+    alsoChangeUser?: UserChange,
   ) {
     return this.db.transaction().execute(async (trx) => {
-      if (alsoUpdateUser) await updateUserIn(trx, alsoUpdateUser.id, alsoUpdateUser.patch);
+      if (alsoChangeUser?.patch) await updateUserIn(trx, alsoChangeUser.id, alsoChangeUser.patch);
+      if (alsoChangeUser?.delete) await trx.deleteFrom('users').where('id', '=', alsoChangeUser.id).execute();
       const current = await readGeneration(trx, userId);
       const generation = current + 1;
       if (current === 0) {
@@ -377,39 +381,43 @@ export class SqlStore implements Store {
     });
   }
 
-  async markUserTokensBlacklisted(userId: string, generation: number, reason: string, nowMs: number, limit: number) {
+  async markUserTokensBlacklisted(
+    userId: string,
+    generation: number,
+    reason: string,
+    nowMs: number,
+    range: { afterJti: string | null; limit: number },
+  ) {
     return this.db.transaction().execute(async (trx) => {
-      // One set-based statement per batch: never a loop over the user's rows.
+      if (range.afterJti === null) return markSessionsRevoked(trx, userId, generation, reason, nowMs, range.limit);
+      const afterJti = range.afterJti;
+      // The range's upper key: walking by key keeps every step O(limit), however many rows came before.
+      const boundary = await trx
+        .selectFrom('outstanding_tokens')
+        .select('jti')
+        .where('user_id', '=', userId)
+        .where('jti', '>', afterJti)
+        .orderBy('jti')
+        .limit(1)
+        .offset(range.limit - 1)
+        .executeTakeFirst();
       const result = await trx
         .insertInto('blacklisted_tokens')
         .columns(['jti', 'user_id', 'expires_at_ms', 'blacklisted_at_ms', 'reason'])
-        .expression((eb) =>
-          eb
+        .expression((eb) => {
+          let rows = eb
             .selectFrom('outstanding_tokens as o')
             .select(['o.jti', 'o.user_id', 'o.expires_at_ms', sql.lit(nowMs).as('blacklisted_at_ms'), sql.val(reason).as('reason')])
             .where('o.user_id', '=', userId)
+            .where('o.jti', '>', afterJti)
             .where('o.generation', '<', generation)
             .where('o.expires_at_ms', '>', nowMs)
-            .where((w) => w.not(w.exists(w.selectFrom('blacklisted_tokens as b').select('b.jti').whereRef('b.jti', '=', 'o.jti'))))
-            .limit(limit),
-        )
+            .where((w) => w.not(w.exists(w.selectFrom('blacklisted_tokens as b').select('b.jti').whereRef('b.jti', '=', 'o.jti'))));
+          if (boundary) rows = rows.where('o.jti', '<=', boundary.jti);
+          return rows;
+        })
         .executeTakeFirst();
-      const marked = Number(result.numInsertedOrUpdatedRows ?? 0);
-      if (marked >= limit) return { marked, done: false };
-      await trx
-        .updateTable('sessions')
-        .set({ revoked_at_ms: nowMs, revoked_reason: reason })
-        .where('user_id', '=', userId)
-        .where('generation', '<', generation)
-        .where('revoked_at_ms', 'is', null)
-        .execute();
-      await trx
-        .updateTable('user_revocations')
-        .set({ marked_generation: generation })
-        .where('user_id', '=', userId)
-        .where('marked_generation', '<', generation)
-        .execute();
-      return { marked, done: true };
+      return { marked: Number(result.numInsertedOrUpdatedRows ?? 0), afterJti: boundary?.jti ?? null, done: false };
     });
   }
 
@@ -422,18 +430,18 @@ export class SqlStore implements Store {
     return rows.map((row) => ({ userId: row.user_id, generation: row.generation, reason: row.reason }));
   }
 
-  async loadRevocations(nowMs: number, afterSeq = 0): Promise<RevocationEntry[]> {
+  async loadRevocations(nowMs: number, afterSeq: number, horizonMs: number): Promise<RevocationEntry[]> {
     const rows = await this.db
       .selectFrom('revocation_log')
       .selectAll()
-      .where('expires_at_ms', '>', nowMs)
       .where('seq', '>', afterSeq)
+      .where(stillRelevant(nowMs, horizonMs))
       .orderBy('seq')
       .execute();
     return rows.map((row) => toEntry(row));
   }
 
-  async flushExpired(nowMs: number): Promise<FlushCounts> {
+  async flushExpired(nowMs: number, horizonMs: number): Promise<FlushCounts> {
     return this.db.transaction().execute(async (trx) => {
       const deleted = async (query: { executeTakeFirst(): Promise<{ numDeletedRows: bigint }> }) =>
         Number((await query.executeTakeFirst()).numDeletedRows);
@@ -441,7 +449,9 @@ export class SqlStore implements Store {
         outstandingTokens: await deleted(trx.deleteFrom('outstanding_tokens').where('expires_at_ms', '<=', nowMs)),
         blacklistedTokens: await deleted(trx.deleteFrom('blacklisted_tokens').where('expires_at_ms', '<=', nowMs)),
         sessions: await deleted(trx.deleteFrom('sessions').where('expires_at_ms', '<=', nowMs)),
-        revocationLog: await deleted(trx.deleteFrom('revocation_log').where('expires_at_ms', '<=', nowMs)),
+        revocationLog: await deleted(
+          trx.deleteFrom('revocation_log').where((eb) => eb.not(stillRelevant(nowMs, horizonMs)(eb))),
+        ),
       };
     });
   }
@@ -457,6 +467,48 @@ export class SqlStore implements Store {
     }
     return toEntry({ ...row, seq });
   }
+}
+
+/** A step of revoked-session marking: revoked rows leave the (user_id, revoked_at_ms) index range. */
+async function markSessionsRevoked(
+  trx: Transaction<Database>,
+  userId: string,
+  generation: number,
+  reason: string,
+  nowMs: number,
+  limit: number,
+) {
+  const result = await trx
+    .updateTable('sessions')
+    .set({ revoked_at_ms: nowMs, revoked_reason: reason })
+    .where('id', 'in', (eb) =>
+      eb
+        .selectFrom('sessions')
+        .select('id')
+        .where('user_id', '=', userId)
+        .where('revoked_at_ms', 'is', null)
+        .where('generation', '<', generation)
+        .limit(limit),
+    )
+    .executeTakeFirst();
+  const marked = Number(result.numUpdatedRows);
+  if (marked >= limit) return { marked: 0, afterJti: null, done: false };
+  await trx
+    .updateTable('user_revocations')
+    .set({ marked_generation: generation })
+    .where('user_id', '=', userId)
+    .where('marked_generation', '<', generation)
+    .execute();
+  return { marked: 0, afterJti: null, done: true };
+}
+
+/** A log entry that can still match a live token: see `Store.loadRevocations`. */
+function stillRelevant(nowMs: number, horizonMs: number) {
+  return (eb: ExpressionBuilder<Database, 'revocation_log'>) =>
+    eb.or([
+      eb('expires_at_ms', '>', nowMs),
+      eb.and([eb('kind', '!=', 'token'), eb('at_ms', '>', nowMs - horizonMs)]),
+    ]);
 }
 
 async function updateUserIn(db: Db, id: number, patch: UserPatch): Promise<boolean> {
@@ -513,9 +565,20 @@ async function insertBlacklisted(
   return true;
 }
 
-/** A validly signed refresh token minted elsewhere (Simple JWT): give it a session of its own, keyed by its jti. */
+/**
+ * A validly signed refresh token minted elsewhere (Simple JWT): give it a session of its own, keyed by
+ * its jti. Without a generation claim it belongs to the current generation only if it was issued after
+ * the user's last revoke-all, in a later whole second (fail closed, as the cache does).
+ */
 async function adoptUntracked(trx: Transaction<Database>, request: RefreshRequest, generation: number) {
-  const tokenGeneration = request.generation ?? (request.issuedAtMs > 0 ? generation : 0);
+  const revokedAt = await trx
+    .selectFrom('user_revocations')
+    .select('revoked_at_ms')
+    .where('user_id', '=', request.userId)
+    .executeTakeFirst();
+  const issuedAfterRevokeAll =
+    !revokedAt || Math.floor(request.issuedAtMs / 1000) > Math.floor(Number(revokedAt.revoked_at_ms) / 1000);
+  const tokenGeneration = request.generation ?? (issuedAfterRevokeAll ? generation : generation - 1);
   const existingSession = await trx.selectFrom('sessions').select('id').where('id', '=', request.sessionId).executeTakeFirst();
   if (!existingSession) {
     await trx
