@@ -166,12 +166,11 @@ export function createRoutes(auth: Auth): Route[] {
       name: 'Session Instance',
       authenticated: true,
       async handle({ principal, request }) {
-        const session = await auth.store.findSession(request.params.id ?? '');
-        // Another user's session answers exactly like a session that does not exist.
-        if (!session || session.userId !== String(callerId(principal!)) || session.revokedAtMs !== null) {
-          throw new SessionNotFoundError();
-        }
-        if (!(await auth.revokeSession(session.id, { reason: 'deleted_by_user' }))) throw new SessionNotFoundError();
+        const id = request.params.id ?? '';
+        // Only a session the listing shows can be deleted; another user's answers like one that does not exist.
+        const live = await auth.listSessions(callerId(principal!));
+        if (!live.some((session) => session.id === id)) throw new SessionNotFoundError();
+        if (!(await auth.revokeSession(id, { reason: 'deleted_by_user' }))) throw new SessionNotFoundError();
         return noContent;
       },
     },

@@ -37,6 +37,7 @@ export async function blacklistToken(core: Core, token: string, type: 'refresh' 
     nowMs,
     core.horizonMs,
   );
+  core.cache.apply(entries);
   if (entries.some((entry) => entry.kind === 'token')) {
     core.events.emit('tokenBlacklisted', { jti: valid.jti, userId: valid.userId, sessionId: valid.sessionId });
   }

@@ -107,3 +107,17 @@ describe('sessions endpoints', () => {
     expect(others.statusCode).toBe(405);
   });
 });
+
+describe('user lifecycle over HTTP', () => {
+  it("deactivating a user refuses the user's live access tokens on the next request", async () => {
+    await auth.users.create({ username: 'dora', password: 'pw' });
+    const dora = await login('dora', 'phone');
+    expect(await me(dora.access)).toBe(200);
+    await auth.users.setActive((await auth.users.findByUsername('dora'))!.id, false);
+    const res = await app.inject({ method: 'GET', url: '/api/me/', headers: bearer(dora.access) });
+    expect(res.statusCode).toBe(401);
+    expect(res.json()).toMatchObject({ code: 'token_not_valid', messages: [{ message: 'Token is blacklisted' }] });
+    const refreshed = await app.inject({ method: 'POST', url: '/api/token/refresh/', payload: { refresh: dora.refresh } });
+    expect(refreshed.statusCode).toBe(401);
+  });
+});
