@@ -8,13 +8,21 @@ export const DEFAULT_DATABASE_URL = 'sqlite:./revocable.db';
 
 /**
  * Opens a store from a URL: `sqlite:./file.db`, `sqlite:///absolute/file.db`, `sqlite::memory:`
- * (or `:memory:`).
+ * (or `:memory:`); `postgres://…` / `postgresql://…` (driver `pg`); `mysql://…` / `mariadb://…`
+ * (driver `mysql2`); `pglite:memory` or `pglite:./dir` (PostgreSQL in process, for tests and trials).
  */
-export async function openStore(url: string): Promise<Store> {
+export async function openStore(url: string, options: { logger?: Pick<Console, 'error'> } = {}): Promise<Store> {
   const filename = sqliteFilename(url);
   if (filename !== undefined) return openSqliteStore(filename);
+  if (/^postgres(ql)?:\/\//.test(url)) return (await import('./postgres.ts')).openPostgresStore(url, options);
+  if (/^(mysql|mariadb):\/\//.test(url)) return (await import('./mysql.ts')).openMysqlStore(url);
+  if (url === 'pglite:memory' || url === 'pglite:') return (await import('./pglite.ts')).openPgliteStore();
+  if (url.startsWith('pglite:')) return (await import('./pglite.ts')).openPgliteStore(resolve(url.slice('pglite:'.length)));
   const scheme = url.split(':')[0] ?? '';
-  throw new SettingsError('DATABASE_URL', `unsupported database "${scheme}" (use sqlite:./file.db)`);
+  throw new SettingsError(
+    'DATABASE_URL',
+    `unsupported database "${scheme}" (use sqlite:./file.db, postgres://…, mysql://… or pglite:memory)`,
+  );
 }
 
 /** The file a `sqlite:` URL names, `:memory:` for an in-memory database, undefined for other URLs. */

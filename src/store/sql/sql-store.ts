@@ -90,11 +90,10 @@ export class SqlStore implements Store {
   ): Promise<{ generation: number } | undefined> {
     return this.db.transaction().execute(async (trx) => {
       if (loginGuard) {
-        const user = await trx
-          .selectFrom('users')
-          .select(['password', 'is_active'])
-          .where('id', '=', loginGuard.userRowId)
-          .executeTakeFirst();
+        // A row lock (PostgreSQL, MySQL) makes a concurrent password change or deactivation, which
+        // updates this row, either finish before this read or wait for this login to commit.
+        const query = trx.selectFrom('users').select(['password', 'is_active']).where('id', '=', loginGuard.userRowId);
+        const user = await (this.dialect === 'sqlite' ? query : query.forUpdate()).executeTakeFirst();
         if (!user || user.password !== loginGuard.passwordHash || !Number(user.is_active)) return undefined;
         if (loginGuard.upgradedHash) {
           await trx.updateTable('users').set({ password: loginGuard.upgradedHash }).where('id', '=', loginGuard.userRowId).execute();
@@ -173,7 +172,7 @@ export class SqlStore implements Store {
           return this.reused(trx, request, winner);
         }
         if (request.rotate.blacklistOld) {
-          await insertBlacklisted(trx, request.jti, row.user_id, row.expires_at_ms, 'rotated', request.nowMs);
+          await insertBlacklisted(trx, this.dialect, request.jti, row.user_id, row.expires_at_ms, 'rotated', request.nowMs);
         }
         revocations.push(
           await this.appendLog(trx, {
@@ -290,7 +289,7 @@ export class SqlStore implements Store {
   ): Promise<RevocationEntry[]> {
     return this.db.transaction().execute(async (trx) => {
       const entries: RevocationEntry[] = [];
-      const inserted = await insertBlacklisted(trx, token.jti, token.userId, token.expiresAtMs, reason, nowMs);
+      const inserted = await insertBlacklisted(trx, this.dialect, token.jti, token.userId, token.expiresAtMs, reason, nowMs);
       if (inserted) {
         entries.push(
           await this.appendLog(trx, {
@@ -322,19 +321,15 @@ export class SqlStore implements Store {
     nowMs: number,
     horizonMs: number,
   ): Promise<RevocationEntry | undefined> {
-    const session = await trx
-      .selectFrom('sessions')
-      .select(['user_id'])
-      .where('id', '=', sessionId)
-      .where('revoked_at_ms', 'is', null)
-      .executeTakeFirst();
-    if (!session) return undefined;
-    await trx
+    // The conditional write decides: of concurrent revocations of one session, one logs it.
+    const revoked = await trx
       .updateTable('sessions')
       .set({ revoked_at_ms: nowMs, revoked_reason: reason })
       .where('id', '=', sessionId)
       .where('revoked_at_ms', 'is', null)
-      .execute();
+      .executeTakeFirst();
+    if (Number(revoked.numUpdatedRows) !== 1) return undefined;
+    const session = await trx.selectFrom('sessions').select('user_id').where('id', '=', sessionId).executeTakeFirstOrThrow();
     return this.appendLog(trx, {
       kind: 'session',
       subject: sessionId,
@@ -344,6 +339,7 @@ export class SqlStore implements Store {
       expires_at_ms: nowMs + horizonMs,
     });
   }
+
 
   async revokeUser(
     userId: string,
@@ -355,20 +351,17 @@ export class SqlStore implements Store {
     return this.db.transaction().execute(async (trx) => {
       if (alsoChangeUser?.patch) await updateUserIn(trx, alsoChangeUser.id, alsoChangeUser.patch);
       if (alsoChangeUser?.delete) await trx.deleteFrom('users').where('id', '=', alsoChangeUser.id).execute();
-      const current = await readGeneration(trx, userId);
-      const generation = current + 1;
-      if (current === 0) {
-        await trx
-          .insertInto('user_revocations')
-          .values({ user_id: userId, generation, revoked_at_ms: nowMs, reason, marked_generation: 0 })
-          .execute();
+      // One upsert: concurrent revoke-alls of one user each raise the generation, none is lost.
+      const insert = trx
+        .insertInto('user_revocations')
+        .values({ user_id: userId, generation: 1, revoked_at_ms: nowMs, reason, marked_generation: 0 });
+      const raise = { generation: sql<number>`user_revocations.generation + 1`, revoked_at_ms: nowMs, reason };
+      if (this.dialect === 'mysql') {
+        await insert.onDuplicateKeyUpdate({ ...raise, generation: sql<number>`generation + 1` }).execute();
       } else {
-        await trx
-          .updateTable('user_revocations')
-          .set({ generation, revoked_at_ms: nowMs, reason })
-          .where('user_id', '=', userId)
-          .execute();
+        await insert.onConflict((conflict) => conflict.column('user_id').doUpdateSet(raise)).execute();
       }
+      const generation = await readGeneration(trx, userId);
       const entry = await this.appendLog(trx, {
         kind: 'user',
         subject: userId,
@@ -389,7 +382,7 @@ export class SqlStore implements Store {
     range: { afterJti: string | null; limit: number },
   ) {
     return this.db.transaction().execute(async (trx) => {
-      if (range.afterJti === null) return markSessionsRevoked(trx, userId, generation, reason, nowMs, range.limit);
+      if (range.afterJti === null) return markSessionsRevoked(trx, this.dialect, userId, generation, reason, nowMs, range.limit);
       const afterJti = range.afterJti;
       // The range's upper key: walking by key keeps every step O(limit), however many rows came before.
       const boundary = await trx
@@ -401,13 +394,20 @@ export class SqlStore implements Store {
         .limit(1)
         .offset(range.limit - 1)
         .executeTakeFirst();
-      const result = await trx
+      const textType = sql.raw(this.dialect === 'mysql' ? 'char' : 'text');
+      const insert = trx
         .insertInto('blacklisted_tokens')
         .columns(['jti', 'user_id', 'expires_at_ms', 'blacklisted_at_ms', 'reason'])
         .expression((eb) => {
           let rows = eb
             .selectFrom('outstanding_tokens as o')
-            .select(['o.jti', 'o.user_id', 'o.expires_at_ms', sql.lit(nowMs).as('blacklisted_at_ms'), sql.val(reason).as('reason')])
+            .select([
+              'o.jti',
+              'o.user_id',
+              'o.expires_at_ms',
+              sql.lit(nowMs).as('blacklisted_at_ms'),
+              sql<string>`cast(${reason} as ${textType})`.as('reason'),
+            ])
             .where('o.user_id', '=', userId)
             .where('o.jti', '>', afterJti)
             .where('o.generation', '<', generation)
@@ -415,8 +415,12 @@ export class SqlStore implements Store {
             .where((w) => w.not(w.exists(w.selectFrom('blacklisted_tokens as b').select('b.jti').whereRef('b.jti', '=', 'o.jti'))));
           if (boundary) rows = rows.where('o.jti', '<=', boundary.jti);
           return rows;
-        })
-        .executeTakeFirst();
+        });
+      // Another instance may be marking the same user: a row already there is fine.
+      const result = await (this.dialect === 'mysql'
+        ? insert.ignore()
+        : insert.onConflict((conflict) => conflict.column('jti').doNothing())
+      ).executeTakeFirst();
       return { marked: Number(result.numInsertedOrUpdatedRows ?? 0), afterJti: boundary?.jti ?? null, done: false };
     });
   }
@@ -472,25 +476,27 @@ export class SqlStore implements Store {
 /** A step of revoked-session marking: revoked rows leave the (user_id, revoked_at_ms) index range. */
 async function markSessionsRevoked(
   trx: Transaction<Database>,
+  dialect: SqlDialectName,
   userId: string,
   generation: number,
   reason: string,
   nowMs: number,
   limit: number,
 ) {
-  const result = await trx
-    .updateTable('sessions')
-    .set({ revoked_at_ms: nowMs, revoked_reason: reason })
-    .where('id', 'in', (eb) =>
-      eb
-        .selectFrom('sessions')
-        .select('id')
-        .where('user_id', '=', userId)
-        .where('revoked_at_ms', 'is', null)
-        .where('generation', '<', generation)
-        .limit(limit),
-    )
-    .executeTakeFirst();
+  const update = trx.updateTable('sessions').set({ revoked_at_ms: nowMs, revoked_reason: reason });
+  // MySQL has UPDATE … LIMIT but no LIMIT in an IN subquery; the others the other way round.
+  const result = await (dialect === 'mysql'
+    ? update.where('user_id', '=', userId).where('revoked_at_ms', 'is', null).where('generation', '<', generation).limit(limit)
+    : update.where('id', 'in', (eb) =>
+        eb
+          .selectFrom('sessions')
+          .select('id')
+          .where('user_id', '=', userId)
+          .where('revoked_at_ms', 'is', null)
+          .where('generation', '<', generation)
+          .limit(limit),
+      )
+  ).executeTakeFirst();
   const marked = Number(result.numUpdatedRows);
   if (marked >= limit) return { marked: 0, afterJti: null, done: false };
   await trx
@@ -550,19 +556,18 @@ async function insertOutstanding(db: Db, token: OutstandingToken): Promise<void>
 /** Returns whether a row was written (false when the token was already blacklisted). */
 async function insertBlacklisted(
   db: Db,
+  dialect: SqlDialectName,
   jti: string,
   userId: string,
   expiresAtMs: number,
   reason: string,
   nowMs: number,
 ): Promise<boolean> {
-  const existing = await db.selectFrom('blacklisted_tokens').select('jti').where('jti', '=', jti).executeTakeFirst();
-  if (existing) return false;
-  await db
+  const insert = db
     .insertInto('blacklisted_tokens')
-    .values({ jti, user_id: userId, expires_at_ms: expiresAtMs, blacklisted_at_ms: nowMs, reason })
-    .execute();
-  return true;
+    .values({ jti, user_id: userId, expires_at_ms: expiresAtMs, blacklisted_at_ms: nowMs, reason });
+  const result = await (dialect === 'mysql' ? insert.ignore() : insert.onConflict((conflict) => conflict.column('jti').doNothing())).executeTakeFirst();
+  return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
 }
 
 /**

@@ -1,0 +1,16 @@
+import { Kysely, MysqlDialect } from 'kysely';
+import { SqlStore } from './sql/sql-store.ts';
+import type { Database } from './sql/schema.ts';
+import { loadDriver } from './driver.ts';
+
+/**
+ * MySQL / MariaDB through `mysql2` (InnoDB). Rotation and revocation rely on conditional writes and row
+ * locks (`SELECT … FOR UPDATE` in the login guard), which hold under the default REPEATABLE READ.
+ */
+export async function openMysqlStore(uri: string) {
+  const mysql = await loadDriver<typeof import('mysql2') & { default?: typeof import('mysql2') }>('mysql2', 'MySQL');
+  const createPool = mysql.default?.createPool ?? mysql.createPool;
+  const pool = createPool({ uri: uri.replace(/^mariadb:/, 'mysql:'), connectionLimit: 10, connectTimeout: 3000 });
+  const db = new Kysely<Database>({ dialect: new MysqlDialect({ pool }) });
+  return new SqlStore(db, 'mysql', (error) => (error as { errno?: number } | null)?.errno === 1062);
+}
