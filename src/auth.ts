@@ -1,6 +1,15 @@
 import { type Clock, systemClock } from './clock.ts';
 import type { Core, RequestContext } from './core.ts';
-import { InvalidCredentialsError, TokenRevokedError, UnavailableError, UserNotFoundError, ValidationError } from './errors.ts';
+import {
+  InvalidCredentialsError,
+  StaleRevocationStateError,
+  TokenRevokedError,
+  UnavailableError,
+  UserNotFoundError,
+  ValidationError,
+} from './errors.ts';
+import type { RevocationBus } from './bus/bus.ts';
+import { openBus } from './bus/open.ts';
 import { type AuthEventListener, type AuthEventName, EventHub, MASKED_PASSWORD } from './events.ts';
 import { RevocationCache } from './revocation/cache.ts';
 import { createRevocationSync } from './revocation/sync.ts';
@@ -47,10 +56,11 @@ export interface AuthOptions {
   /** Apply pending migrations on start (default true). */
   migrate?: boolean;
   /**
-   * How often (ms) to read revocations that another process wrote to the same database (the CLI,
-   * another server): they take effect here within this interval. Default 250; 0 turns it off.
+   * Carries revocations to the other instances within milliseconds: a {@link RevocationBus}, or a URL
+   * (`redis://…` for Redis pub/sub, `postgres://…` for PostgreSQL LISTEN/NOTIFY, `memory:<name>` for
+   * instances in one process). Without one, the revocation log poll alone carries them.
    */
-  revocationPollIntervalMs?: number;
+  bus?: RevocationBus | string;
 }
 
 /** Claims of a verified token. */
@@ -134,6 +144,7 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     events: new EventHub(logger),
     logger,
     horizonMs,
+    applyRevocations: (entries) => sync.applyLocal(entries),
     runInBackground(task) {
       const running = task()
         .catch((error) => logger.error('revocable: background task failed', error))
@@ -142,26 +153,34 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     },
   };
   const { cache, events } = core;
-  const revocationSync = createRevocationSync({
-    store,
-    cache,
-    clock,
-    leewayMs,
-    horizonMs,
-    intervalMs: options.revocationPollIntervalMs ?? 250,
-    logger,
-  });
+  let bus: RevocationBus | undefined;
+  let revocationSync: ReturnType<typeof createRevocationSync> | undefined;
   try {
+    bus = typeof options.bus === 'string' ? await openBus(options.bus, { logger }) : options.bus;
+    revocationSync = createRevocationSync({
+      store,
+      cache,
+      clock,
+      leewayMs,
+      horizonMs,
+      intervalMs: settings.revocationPollInterval * 1000,
+      maxStalenessMs: settings.maxRevocationStaleness * 1000,
+      bus,
+      logger,
+    });
     if (options.migrate !== false) await store.migrate();
     await revocationSync.sync();
+    await revocationSync.listen();
     for (const pending of await store.unmarkedUserRevocations()) {
       core.runInBackground(() => markUserTokens(core, pending.userId, pending.generation, pending.reason));
     }
   } catch (error) {
-    await revocationSync.close();
+    if (revocationSync) await revocationSync.close().catch(() => {});
+    else await bus?.close().catch(() => {});
     if (ownsStore) await store.close().catch(() => {});
     throw error;
   }
+  const sync = revocationSync;
 
   const users = createUsers({
     store,
@@ -190,6 +209,7 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
 
   const verified = (token: string, type: 'access' | 'sliding' | undefined) => {
     const valid = validateToken(backend, settings, token, type);
+    if (!settings.failOpen && sync.isStale()) throw new StaleRevocationStateError();
     const level = cache.check(valid);
     if (level !== undefined) throw new TokenRevokedError(level);
     return valid.payload;
@@ -288,7 +308,7 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     },
     syncRevocations() {
       assertOpen();
-      return revocationSync.sync();
+      return sync.sync();
     },
     async settled() {
       while (background.size) await Promise.allSettled([...background]);
@@ -297,8 +317,8 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
       if (closed) return;
       closed = true;
       clearInterval(pruneTimer);
-      await revocationSync.close();
       await auth.settled();
+      await sync.close();
       await store.close();
     },
   };

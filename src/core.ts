@@ -2,6 +2,7 @@ import type { Clock } from './clock.ts';
 import type { EventHub } from './events.ts';
 import type { RevocationCache } from './revocation/cache.ts';
 import type { Settings } from './settings/settings.ts';
+import type { RevocationEntry } from './store/records.ts';
 import type { Store } from './store/store.ts';
 import type { TokenBackend } from './tokens/backend.ts';
 import type { PasswordHasher } from './users/passwords.ts';
@@ -26,4 +27,6 @@ export interface Core {
   readonly horizonMs: number;
   /** Runs bookkeeping that must not delay the answer; failures are logged, `settled()` waits for it. */
   runInBackground(task: () => Promise<unknown>): void;
+  /** Makes revocations this process just committed effective here, and sends them to the other instances. */
+  applyRevocations(entries: RevocationEntry[]): void;
 }

@@ -116,8 +116,25 @@ export class SessionNotFoundError extends RevocableError {
 
 /** The instance is closed, or the store is unusable. */
 export class UnavailableError extends RevocableError {
-  constructor(detail: string) {
-    super(detail, 'unavailable', 503);
+  constructor(detail: string, code = 'unavailable') {
+    super(detail, code, 503);
+  }
+}
+
+/**
+ * This instance could not confirm, within `maxRevocationStaleness`, that it knows every revocation:
+ * it refuses to accept tokens rather than accept one that may have been revoked (fail closed).
+ */
+export class StaleRevocationStateError extends UnavailableError {
+  constructor() {
+    super('Cannot confirm that the token has not been revoked: the revocation state is stale.', 'revocation_state_stale');
+  }
+}
+
+/** The database did not answer (down, unreachable, or refusing connections). */
+export class DatabaseUnavailableError extends UnavailableError {
+  constructor() {
+    super('The database is unavailable.', 'database_unavailable');
   }
 }
 

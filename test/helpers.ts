@@ -19,6 +19,7 @@ export interface TestAuthOptions {
   database?: string | Store;
   /** 0 turns the revocation log poll off, to play a process that has not read the log yet. */
   revocationPollIntervalMs?: number;
+  bus?: AuthOptions['bus'];
   clock?: Clock;
   /** Receives listener and background failures; silent by default. */
   logger?: Pick<Console, 'error' | 'warn'>;
@@ -33,7 +34,10 @@ export function testAuth(options: TestAuthOptions = {}): Promise<Auth> {
     logger: options.logger ?? { error: () => {}, warn: () => {} },
   };
   if (options.clock) authOptions.clock = options.clock;
-  if (options.revocationPollIntervalMs !== undefined) authOptions.revocationPollIntervalMs = options.revocationPollIntervalMs;
+  if (options.revocationPollIntervalMs !== undefined) {
+    authOptions.settings = { ...authOptions.settings, revocationPollInterval: options.revocationPollIntervalMs / 1000 };
+  }
+  if (options.bus !== undefined) authOptions.bus = options.bus;
   return createAuth(authOptions);
 }
 

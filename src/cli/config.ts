@@ -5,6 +5,8 @@ import { DEFAULT_DATABASE_URL } from '../store/open.ts';
 /** Everything the CLI reads from the environment. */
 export interface CliConfig {
   databaseUrl: string;
+  /** `REDIS_URL` for Redis pub/sub, or DATABASE_URL when `REVOCABLE_BUS=postgres`; none otherwise. */
+  busUrl: string | undefined;
   signingKey: string | undefined;
   settings: Omit<SettingsInput, 'signingKey'>;
   host: string;
@@ -18,6 +20,9 @@ export const SETTING_ENV: Record<string, string> = {
   refreshTokenLifetime: 'REVOCABLE_REFRESH_TOKEN_LIFETIME',
   rotateRefreshTokens: 'REVOCABLE_ROTATE_REFRESH_TOKENS',
   blacklistAfterRotation: 'REVOCABLE_BLACKLIST_AFTER_ROTATION',
+  revocationPollInterval: 'REVOCABLE_REVOCATION_POLL_INTERVAL',
+  maxRevocationStaleness: 'REVOCABLE_MAX_REVOCATION_STALENESS',
+  failOpen: 'REVOCABLE_FAIL_OPEN',
 };
 
 function readBoolean(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
@@ -39,13 +44,31 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): CliConfig {
   };
   if (env.REVOCABLE_ACCESS_TOKEN_LIFETIME) settings.accessTokenLifetime = env.REVOCABLE_ACCESS_TOKEN_LIFETIME;
   if (env.REVOCABLE_REFRESH_TOKEN_LIFETIME) settings.refreshTokenLifetime = env.REVOCABLE_REFRESH_TOKEN_LIFETIME;
+  if (env.REVOCABLE_REVOCATION_POLL_INTERVAL) settings.revocationPollInterval = env.REVOCABLE_REVOCATION_POLL_INTERVAL;
+  if (env.REVOCABLE_MAX_REVOCATION_STALENESS) settings.maxRevocationStaleness = env.REVOCABLE_MAX_REVOCATION_STALENESS;
+  if (env.REVOCABLE_FAIL_OPEN) settings.failOpen = readBoolean(env, 'REVOCABLE_FAIL_OPEN', false);
 
   const portText = env.PORT ?? '8000';
   const port = Number(portText);
   if (!/^\d+$/.test(portText) || port > 65535) throw new SettingsError('PORT', `must be a port number, got "${portText}"`);
   const host = env.HOST || '127.0.0.1';
+  const databaseUrl = env.DATABASE_URL || DEFAULT_DATABASE_URL;
+  const busKind = env.REVOCABLE_BUS || (env.REDIS_URL ? 'redis' : 'none');
+  let busUrl: string | undefined;
+  if (busKind === 'redis') {
+    if (!env.REDIS_URL) throw new SettingsError('REVOCABLE_BUS', 'is "redis" but REDIS_URL is not set');
+    busUrl = env.REDIS_URL;
+  } else if (busKind === 'postgres') {
+    if (!/^postgres(ql)?:\/\//.test(databaseUrl)) {
+      throw new SettingsError('REVOCABLE_BUS', 'is "postgres" but DATABASE_URL is not a postgres:// URL');
+    }
+    busUrl = databaseUrl;
+  } else if (busKind !== 'none') {
+    throw new SettingsError('REVOCABLE_BUS', `must be "redis", "postgres" or "none", got "${busKind}"`);
+  }
   return {
-    databaseUrl: env.DATABASE_URL || DEFAULT_DATABASE_URL,
+    databaseUrl,
+    busUrl,
     signingKey: env.REVOCABLE_SIGNING_KEY || undefined,
     settings,
     host,

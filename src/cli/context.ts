@@ -15,7 +15,11 @@ export async function openAuth(options: { createKey: boolean; log?: (line: strin
     const config = readConfig();
     const { key, note } = resolveSigningKey(config.signingKey, config.databaseUrl, options.createKey);
     if (note) options.log?.(note);
-    const auth = await createAuth({ settings: { ...config.settings, signingKey: key }, database: config.databaseUrl });
+    const auth = await createAuth({
+      settings: { ...config.settings, signingKey: key },
+      database: config.databaseUrl,
+      ...(config.busUrl ? { bus: config.busUrl } : {}),
+    });
     return { auth, config };
   } catch (error) {
     if (error instanceof SettingsError) {

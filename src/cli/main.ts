@@ -13,7 +13,9 @@ const program = new Command()
     'after',
     '\nConfiguration comes from the environment: DATABASE_URL (default sqlite:./revocable.db),\n' +
       'REVOCABLE_SIGNING_KEY, REVOCABLE_ACCESS_TOKEN_LIFETIME, REVOCABLE_REFRESH_TOKEN_LIFETIME,\n' +
-      'REVOCABLE_ROTATE_REFRESH_TOKENS, REVOCABLE_BLACKLIST_AFTER_ROTATION, HOST, PORT.',
+      'REVOCABLE_ROTATE_REFRESH_TOKENS, REVOCABLE_BLACKLIST_AFTER_ROTATION, HOST, PORT;\n' +
+      'for several instances: REDIS_URL or REVOCABLE_BUS=postgres, REVOCABLE_REVOCATION_POLL_INTERVAL,\n' +
+      'REVOCABLE_MAX_REVOCATION_STALENESS, REVOCABLE_FAIL_OPEN (docs/deployment.md).',
   )
   .exitOverride();
 

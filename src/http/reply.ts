@@ -1,10 +1,12 @@
 import {
+  DatabaseUnavailableError,
   InvalidCredentialsError,
   NotAuthenticatedError,
   RequestError,
   RevocableError,
   ValidationError,
 } from '../errors.ts';
+import { isDatabaseUnavailable } from '../store/unavailable.ts';
 import { InvalidAccessTokenError } from './authenticate.ts';
 
 /** A framework-neutral HTTP answer. `body` undefined means an empty body. */
@@ -37,5 +39,6 @@ function toReply(error: unknown): HttpReply {
   if (error instanceof RevocableError) {
     return { status: error.status, body: { detail: error.detail, code: error.code } };
   }
+  if (isDatabaseUnavailable(error)) return toReply(new DatabaseUnavailableError());
   return { status: 500, body: { detail: 'A server error occurred.', code: 'server_error' } };
 }

@@ -7,7 +7,7 @@ import { validateToken } from '../tokens/claims.ts';
 
 /** Makes committed revocations effective here and tells the listeners about ended sessions. */
 function applied(core: Core, entries: RevocationEntry[], reason: string): void {
-  core.cache.apply(entries);
+  core.applyRevocations(entries);
   for (const entry of entries) {
     if (entry.kind === 'session') core.events.emit('sessionRevoked', { sessionId: entry.subject, userId: entry.userId, reason });
   }
@@ -37,7 +37,7 @@ export async function blacklistToken(core: Core, token: string, type: 'refresh' 
     nowMs,
     core.horizonMs,
   );
-  core.cache.apply(entries);
+  core.applyRevocations(entries);
   if (entries.some((entry) => entry.kind === 'token')) {
     core.events.emit('tokenBlacklisted', { jti: valid.jti, userId: valid.userId, sessionId: valid.sessionId });
   }
@@ -97,7 +97,7 @@ export async function revokeAllForUser(
   alsoChangeUser?: UserChange,
 ): Promise<{ generation: number }> {
   const entry = await core.store.revokeUser(String(userId), reason, core.clock(), core.horizonMs, alsoChangeUser);
-  core.cache.apply([entry]);
+  core.applyRevocations([entry]);
   core.runInBackground(() => markUserTokens(core, entry.subject, entry.generation, reason));
   core.events.emit('userTokensRevoked', { userId, reason, generation: entry.generation });
   return { generation: entry.generation };

@@ -1,4 +1,7 @@
+import { performance } from 'node:perf_hooks';
+import type { RevocationBus } from '../bus/bus.ts';
 import type { Clock } from '../clock.ts';
+import type { RevocationEntry } from '../store/records.ts';
 import type { Store } from '../store/store.ts';
 import type { RevocationCache } from './cache.ts';
 
@@ -9,34 +12,49 @@ export interface RevocationSyncOptions {
   /** Tokens are accepted for `leeway` past their exp; entries are kept that much longer. */
   leewayMs: number;
   horizonMs: number;
-  /** 0 turns the timer off (explicit `sync()` calls still work). */
+  /** How often to read the log; 0 turns the timer off (explicit `sync()` calls still work). */
   intervalMs: number;
-  logger: Pick<Console, 'error'>;
+  /** Past this without a successful read, `isStale()` is true. */
+  maxStalenessMs: number;
+  bus: RevocationBus | undefined;
+  logger: Pick<Console, 'error' | 'warn'>;
 }
 
 /**
- * Keeps the cache in step with the revocation log, including entries other processes wrote (the CLI,
- * another server on the same database). Its cursor is its own: entries this process applied directly
- * never move it, so an entry another process committed earlier cannot be skipped. Reading its own
- * entries back is harmless: applying is idempotent.
+ * Keeps the cache in step with every instance's revocations: the bus brings them within milliseconds,
+ * the ordered log closes any gap (on start, when the bus reconnects, and on a timer).
+ *
+ * The log cursor is this module's own: entries applied from local writes or from the bus never move it,
+ * so an entry committed elsewhere cannot be skipped. Reading an entry twice is harmless: applying is
+ * idempotent. Staleness is measured on the monotonic clock, from the start of the last successful read.
  */
 export function createRevocationSync(options: RevocationSyncOptions) {
-  const { store, cache, clock, leewayMs, horizonMs, logger } = options;
+  const { store, cache, clock, leewayMs, horizonMs, bus, logger } = options;
   let cursor = 0;
   let reading: Promise<number> | undefined;
+  let confirmedAt = Number.NEGATIVE_INFINITY;
+  let readStartedAt = Number.NEGATIVE_INFINITY;
+  let failing = false;
+  const publishing = new Set<Promise<void>>();
 
   const readOnce = async () => {
+    const startedAt = performance.now();
+    readStartedAt = startedAt;
     const entries = await store.loadRevocations(clock() - leewayMs, cursor, horizonMs);
     cache.apply(entries);
     for (const entry of entries) if (entry.seq > cursor) cursor = entry.seq;
+    confirmedAt = startedAt;
+    if (failing) logger.warn('revocable: the revocation log is readable again');
+    failing = false;
     return entries.length;
   };
-  /** The timer's read: skipped while one is running, so reads never pile up behind a slow database. */
+  /** A background read: skipped while one runs, so reads never pile up behind a slow database. */
   const tick = () => {
     if (reading) return;
     reading = readOnce()
       .catch((error) => {
-        logger.error('revocable: reading the revocation log failed', error);
+        if (!failing) logger.error('revocable: reading the revocation log failed', error);
+        failing = true;
         return 0;
       })
       .finally(() => {
@@ -52,9 +70,41 @@ export function createRevocationSync(options: RevocationSyncOptions) {
       await reading;
       return readOnce();
     },
+    /** Starts listening to the bus (after the first read, so nothing published meanwhile is missed for long). */
+    async listen(): Promise<void> {
+      await bus?.start(
+        (entries) => cache.apply(entries),
+        () => tick(),
+      );
+    },
+    /** Applies entries this process committed, and tells the other instances. */
+    applyLocal(entries: RevocationEntry[]): void {
+      if (!entries.length) return;
+      cache.apply(entries);
+      if (!bus) return;
+      const sending = bus
+        .publish(entries)
+        .catch((error) => logger.error('revocable: publishing revocations failed', error))
+        .finally(() => publishing.delete(sending));
+      publishing.add(sending);
+    },
+    /**
+     * True when no log read has succeeded within the staleness bound while reads are failing or hanging
+     * (only while the timer runs). A busy event loop that simply has not run the timer is not stale:
+     * it serves no request meanwhile either.
+     */
+    isStale(): boolean {
+      if (timer === undefined) return false;
+      const now = performance.now();
+      if (now - confirmedAt <= options.maxStalenessMs) return false;
+      return failing || (reading !== undefined && now - readStartedAt > options.maxStalenessMs);
+    },
     async close(): Promise<void> {
       clearInterval(timer);
       await reading;
+      // A short-lived process (the CLI) must not exit before its revocations are on the bus.
+      await Promise.allSettled([...publishing]);
+      await bus?.close();
     },
   };
 }

@@ -72,6 +72,9 @@ const schema = z.strictObject({
   sessionMaxLifetime: duration(true).nullable().default(null),
   recordUserAgent: z.boolean().default(true),
   recordIp: z.boolean().default(true),
+  revocationPollInterval: duration(false).default(0.25),
+  maxRevocationStaleness: duration(true).default(5),
+  failOpen: z.boolean().default(false),
 });
 
 /** Settings as given: every key optional but `signingKey`; durations as seconds or strings like `"5m"`. */

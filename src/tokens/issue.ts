@@ -160,7 +160,7 @@ export async function findUserForClaim(core: Core, userId: string | number) {
  * consumed atomically; presenting it again is reuse, which revokes its session.
  */
 export async function refreshTokens(core: Core, token: string, context: RequestContext = {}): Promise<RefreshResult> {
-  const { settings, clock, store, backend, cache, events } = core;
+  const { settings, clock, store, backend, events } = core;
   const valid = await presented(core, token, 'refresh');
   const nowMs = clock();
   const nextJti = newJti();
@@ -194,14 +194,14 @@ export async function refreshTokens(core: Core, token: string, context: RequestC
   if (outcome.status === 'untracked' || outcome.status === 'expired') throw new TokenError(TokenMessages.invalidOrExpired);
   if (outcome.status === 'revoked') throw new TokenRevokedError('token');
   if (outcome.status === 'reused') {
-    cache.apply(outcome.revocations);
+    core.applyRevocations(outcome.revocations);
     if (outcome.sessionRevoked) {
       events.emit('refreshReuseDetected', { userId: valid.userId, sessionId: outcome.sessionId, jti: valid.jti, context });
       events.emit('sessionRevoked', { sessionId: outcome.sessionId, userId: String(valid.userId), reason: 'refresh_reuse' });
     }
     throw new TokenRevokedError(outcome.sessionRevoked ? 'session' : 'token');
   }
-  cache.apply(outcome.revocations);
+  core.applyRevocations(outcome.revocations);
 
   const common = {
     userId: valid.userId,

@@ -97,6 +97,7 @@ function initial(dialect: SqlDialectName): Migration {
         .addColumn('expires_at_ms', 'bigint', (col) => col.notNull())
         .execute();
       await db.schema.createIndex('revocation_log_expires_idx').on('revocation_log').column('expires_at_ms').execute();
+      await db.schema.createIndex('revocation_log_at_idx').on('revocation_log').column('at_ms').execute();
     },
   };
 }

@@ -16,6 +16,9 @@ import type { Updateable, Selectable } from 'kysely';
 import type { Database, RevocationLogTable, SessionsTable } from './schema.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
+
+/** How far back the log poll re-reads on databases whose sequence order is not commit order. */
+const LATE_COMMIT_WINDOW_MS = 5000;
 type LogRow = Omit<RevocationLogTable, 'seq'>;
 
 /** The {@link Store} over any Kysely dialect; one class, every SQL database. */
@@ -435,10 +438,15 @@ export class SqlStore implements Store {
   }
 
   async loadRevocations(nowMs: number, afterSeq: number, horizonMs: number): Promise<RevocationEntry[]> {
+    // SQLite commits in sequence order. PostgreSQL and MySQL hand out sequence numbers at insert, so a
+    // transaction can commit after one with a higher number: entries of the last moments are read again.
+    const lateCommits = this.dialect !== 'sqlite' && afterSeq > 0;
     const rows = await this.db
       .selectFrom('revocation_log')
       .selectAll()
-      .where('seq', '>', afterSeq)
+      .where((eb) =>
+        lateCommits ? eb.or([eb('seq', '>', afterSeq), eb('at_ms', '>', nowMs - LATE_COMMIT_WINDOW_MS)]) : eb('seq', '>', afterSeq),
+      )
       .where(stillRelevant(nowMs, horizonMs))
       .orderBy('seq')
       .execute();
