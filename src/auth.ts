@@ -61,6 +61,11 @@ export interface AuthOptions {
    * instances in one process). Without one, the revocation log poll alone carries them.
    */
   bus?: RevocationBus | string;
+  /**
+   * The bus channel of this deployment (default `revocable`): instances hear only their own, so two
+   * deployments sharing a Redis or a PostgreSQL database stay apart.
+   */
+  busChannel?: string;
 }
 
 /** Claims of a verified token. */
@@ -156,7 +161,10 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
   let bus: RevocationBus | undefined;
   let revocationSync: ReturnType<typeof createRevocationSync> | undefined;
   try {
-    bus = typeof options.bus === 'string' ? await openBus(options.bus, { logger }) : options.bus;
+    bus =
+      typeof options.bus === 'string'
+        ? await openBus(options.bus, { logger, ...(options.busChannel ? { channel: options.busChannel } : {}) })
+        : options.bus;
     revocationSync = createRevocationSync({
       store,
       cache,

@@ -2,7 +2,6 @@ import type { Client } from 'pg';
 import { loadDriver } from '../store/driver.ts';
 import { type RevocationBus, decodeEntries, encodeEntries } from './bus.ts';
 
-const CHANNEL = 'revocable_revocations';
 
 /**
  * PostgreSQL LISTEN/NOTIFY: propagation with no Redis. One dedicated connection listens and reconnects
@@ -10,8 +9,9 @@ const CHANNEL = 'revocable_revocations';
  */
 export async function postgresNotifyBus(
   connectionString: string,
-  options: { logger?: Pick<Console, 'error' | 'warn'> } = {},
+  options: { logger?: Pick<Console, 'error' | 'warn'>; channel?: string } = {},
 ): Promise<RevocationBus> {
+  const CHANNEL = `${options.channel ?? 'revocable'}_revocations`;
   const pg = await loadDriver<typeof import('pg') & { default?: typeof import('pg') }>('pg', 'The PostgreSQL bus');
   const ClientClass = pg.default?.Client ?? pg.Client;
   const PoolClass = pg.default?.Pool ?? pg.Pool;

@@ -1,13 +1,16 @@
 import { loadDriver } from '../store/driver.ts';
 import { type RevocationBus, decodeEntries, encodeEntries } from './bus.ts';
 
-const CHANNEL = 'revocable:revocations';
 
 /**
  * Redis pub/sub (`ioredis`). Two connections: a subscriber, and a publisher that fails fast while Redis
  * is down (no offline queue) so revocations are never held up by the bus.
  */
-export async function redisBus(url: string, options: { logger?: Pick<Console, 'error' | 'warn'> } = {}): Promise<RevocationBus> {
+export async function redisBus(
+  url: string,
+  options: { logger?: Pick<Console, 'error' | 'warn'>; channel?: string } = {},
+): Promise<RevocationBus> {
+  const CHANNEL = `${options.channel ?? 'revocable'}:revocations`;
   const module = await loadDriver<typeof import('ioredis') & { default: typeof import('ioredis').default }>('ioredis', 'The Redis bus');
   const Redis = module.default ?? (module as unknown as typeof import('ioredis').default);
   const logger = options.logger ?? console;

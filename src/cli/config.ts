@@ -7,6 +7,8 @@ export interface CliConfig {
   databaseUrl: string;
   /** `REDIS_URL` for Redis pub/sub, or DATABASE_URL when `REVOCABLE_BUS=postgres`; none otherwise. */
   busUrl: string | undefined;
+  /** `REVOCABLE_BUS_CHANNEL`: the deployment's channel on a shared bus. */
+  busChannel: string | undefined;
   signingKey: string | undefined;
   settings: Omit<SettingsInput, 'signingKey'>;
   host: string;
@@ -69,6 +71,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): CliConfig {
   return {
     databaseUrl,
     busUrl,
+    busChannel: env.REVOCABLE_BUS_CHANNEL || undefined,
     signingKey: env.REVOCABLE_SIGNING_KEY || undefined,
     settings,
     host,

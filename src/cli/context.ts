@@ -19,6 +19,7 @@ export async function openAuth(options: { createKey: boolean; log?: (line: strin
       settings: { ...config.settings, signingKey: key },
       database: config.databaseUrl,
       ...(config.busUrl ? { bus: config.busUrl } : {}),
+      ...(config.busChannel ? { busChannel: config.busChannel } : {}),
     });
     return { auth, config };
   } catch (error) {

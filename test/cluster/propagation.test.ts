@@ -1,0 +1,168 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createAuth } from '../../src/auth.ts';
+import { type ServerProcess, eventually, freePort, startServer } from '../support/processes.ts';
+
+/**
+ * Three `revocable serve` processes on loopback sharing one PostgreSQL database: a revoke-all on the
+ * first reaches the second and the third through the Redis bus, through PostgreSQL NOTIFY, and, with the
+ * bus killed, through the revocation log poll.
+ */
+
+const POSTGRES = process.env.REVOCABLE_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const REDIS = process.env.REVOCABLE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const required = process.env.REVOCABLE_REQUIRE_STORES === '1';
+
+async function reachable(what: 'postgres' | 'redis'): Promise<boolean> {
+  try {
+    if (what === 'postgres') {
+      const { default: pg } = await import('pg');
+      const client = new pg.Client({ connectionString: POSTGRES, connectionTimeoutMillis: 2000 });
+      await client.connect();
+      await client.end();
+    } else {
+      const { Redis } = await import('ioredis');
+      const redis = new Redis(REDIS, { lazyConnect: true, connectTimeout: 2000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      redis.on('error', () => {});
+      await redis.connect();
+      redis.disconnect();
+    }
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const postgresUp = await reachable('postgres');
+const redisUp = await reachable('redis');
+for (const [name, up] of [
+  ['postgres', postgresUp],
+  ['redis', redisUp],
+] as const) {
+  if (!up) console.warn(`cluster propagation: ${name} NOT REACHABLE — its scenarios are skipped`);
+}
+if (required) {
+  it('needs PostgreSQL and Redis (REVOCABLE_REQUIRE_STORES=1)', () => {
+    expect({ postgres: postgresUp, redis: redisUp }).toEqual({ postgres: true, redis: true });
+  });
+}
+
+/** A fresh schema of the shared database, so that this test's rows touch nobody else's. */
+async function freshSchema(): Promise<{ url: string; drop(): Promise<void> }> {
+  const { default: pg } = await import('pg');
+  const schema = `cluster_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: POSTGRES });
+  await admin.connect();
+  await admin.query(`create schema ${schema}`);
+  await admin.end();
+  const separator = POSTGRES.includes('?') ? '&' : '?';
+  return {
+    url: `${POSTGRES}${separator}options=${encodeURIComponent(`-c search_path=${schema}`)}`,
+    async drop() {
+      const client = new pg.Client({ connectionString: POSTGRES });
+      await client.connect();
+      await client.query(`drop schema ${schema} cascade`);
+      await client.end();
+    },
+  };
+}
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+});
+
+async function cluster(env: Record<string, string>) {
+  const schema = await freshSchema();
+  cleanups.push(() => schema.drop());
+  const channel = `t${randomBytes(5).toString('hex')}`;
+  const common = { DATABASE_URL: schema.url, REVOCABLE_BUS_CHANNEL: channel, ...env };
+  // The first applies the migrations; the others start on a migrated database.
+  const first = await startServer(common);
+  const servers: ServerProcess[] = [first, ...(await Promise.all([startServer(common), startServer(common)]))];
+  cleanups.push(async () => {
+    await Promise.all(servers.map((server) => server.kill()));
+  });
+  const admin = await createAuth({
+    settings: { signingKey: 'cluster-test-signing-key-of-32-bytes!!' },
+    database: schema.url,
+    passwordHashing: { memoryCost: 1024, timeCost: 1 },
+    logger: { error() {}, warn() {} },
+  });
+  await admin.users.create({ username: 'alice', password: 'pw' });
+  await admin.close();
+  return servers;
+}
+
+async function loginOn(server: ServerProcess) {
+  const res = await fetch(`${server.url}/api/token/`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'alice', password: 'pw' }),
+  });
+  expect(res.status).toBe(200);
+  return (await res.json()) as { access: string; refresh: string };
+}
+const meStatus = async (server: ServerProcess, access: string) =>
+  (await fetch(`${server.url}/api/me/`, { headers: { authorization: `Bearer ${access}` } })).status;
+
+async function revokeAllOnFirstSeenByTheOthers(servers: ServerProcess[], beforeRevoking?: () => void) {
+  const [first, second, third] = servers as [ServerProcess, ServerProcess, ServerProcess];
+  const tokens = await loginOn(first);
+  const other = await loginOn(second);
+  for (const server of servers) expect(await meStatus(server, tokens.access)).toBe(200);
+  beforeRevoking?.();
+  const revoked = await fetch(`${first.url}/api/logout-all/`, { method: 'POST', headers: { authorization: `Bearer ${tokens.access}` } });
+  expect(revoked.status).toBe(205);
+  expect(await meStatus(first, tokens.access)).toBe(401);
+  // Convergence, not speed, is what this test checks: docs/BENCHMARKS.md measures the latency.
+  expect(await eventually(async () => (await meStatus(second, tokens.access)) === 401, 10_000)).toBe(true);
+  expect(await eventually(async () => (await meStatus(third, tokens.access)) === 401, 10_000)).toBe(true);
+  expect(await meStatus(third, other.access)).toBe(401);
+}
+
+describe.skipIf(!postgresUp || !redisUp)('three instances on PostgreSQL with the Redis bus', () => {
+  it('a revoke-all on the first is in force on the second and the third', async () => {
+    // A poll of a minute: within this test, only the bus can carry the revocation.
+    const servers = await cluster({ REDIS_URL: REDIS, REVOCABLE_REVOCATION_POLL_INTERVAL: '60s' });
+    await revokeAllOnFirstSeenByTheOthers(servers);
+  }, 120_000);
+});
+
+describe.skipIf(!postgresUp)('three instances on PostgreSQL with the NOTIFY bus', () => {
+  it('a revoke-all on the first is in force on the second and the third', async () => {
+    const servers = await cluster({ REVOCABLE_BUS: 'postgres', REVOCABLE_REVOCATION_POLL_INTERVAL: '60s' });
+    await revokeAllOnFirstSeenByTheOthers(servers);
+  }, 120_000);
+});
+
+describe.skipIf(!postgresUp)('three instances on PostgreSQL, the bus killed mid-test', () => {
+  it('the revocation log poll carries the revoke-all', async () => {
+    const port = await freePort();
+    const redis: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+      stdio: 'ignore',
+    });
+    cleanups.push(() => {
+      redis.kill('SIGKILL');
+    });
+    const redisUrl = `redis://127.0.0.1:${port}`;
+    expect(await eventually(() => reachableRedis(redisUrl), 10_000)).toBe(true);
+    const servers = await cluster({ REDIS_URL: redisUrl, REVOCABLE_REVOCATION_POLL_INTERVAL: '200ms' });
+    await revokeAllOnFirstSeenByTheOthers(servers, () => redis.kill('SIGKILL'));
+  }, 120_000);
+});
+
+async function reachableRedis(url: string): Promise<boolean> {
+  const { Redis } = await import('ioredis');
+  const redis = new Redis(url, { lazyConnect: true, connectTimeout: 500, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  redis.on('error', () => {});
+  try {
+    await redis.connect();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    redis.disconnect();
+  }
+}
