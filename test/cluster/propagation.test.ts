@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createAuth } from '../../src/auth.ts';
+import { freshPostgresSchema } from '../support/postgres-schema.ts';
 import { type ServerProcess, eventually, freePort, startServer } from '../support/processes.ts';
 
 /**
@@ -48,33 +49,13 @@ if (required) {
   });
 }
 
-/** A fresh schema of the shared database, so that this test's rows touch nobody else's. */
-async function freshSchema(): Promise<{ url: string; drop(): Promise<void> }> {
-  const { default: pg } = await import('pg');
-  const schema = `cluster_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: POSTGRES });
-  await admin.connect();
-  await admin.query(`create schema ${schema}`);
-  await admin.end();
-  const separator = POSTGRES.includes('?') ? '&' : '?';
-  return {
-    url: `${POSTGRES}${separator}options=${encodeURIComponent(`-c search_path=${schema}`)}`,
-    async drop() {
-      const client = new pg.Client({ connectionString: POSTGRES });
-      await client.connect();
-      await client.query(`drop schema ${schema} cascade`);
-      await client.end();
-    },
-  };
-}
-
 const cleanups: (() => Promise<void> | void)[] = [];
 afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
 
 async function cluster(env: Record<string, string>) {
-  const schema = await freshSchema();
+  const schema = await freshPostgresSchema('cluster', POSTGRES);
   cleanups.push(() => schema.drop());
   const channel = `t${randomBytes(5).toString('hex')}`;
   const common = { DATABASE_URL: schema.url, REVOCABLE_BUS_CHANNEL: channel, ...env };
