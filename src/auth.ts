@@ -118,7 +118,7 @@ export interface Auth {
   syncRevocations(): Promise<number>;
   /** Resolves when background bookkeeping (the blacklisting after a revoke-all) has finished. */
   settled(): Promise<void>;
-  /** Finishes background work and closes the store. */
+  /** Finishes background work, leaves the bus, and closes the store if it opened it (not one passed in). */
   close(): Promise<void>;
 }
 
@@ -327,7 +327,8 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
       clearInterval(pruneTimer);
       await auth.settled();
       await sync.close();
-      await store.close();
+      // A store handed in by the caller stays the caller's to close.
+      if (ownsStore) await store.close();
     },
   };
   return auth;
