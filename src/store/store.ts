@@ -154,7 +154,8 @@ export interface Store {
   /**
    * Log entries after `afterSeq`, in order, that can still match a live token at `nowMs`: token entries
    * before their expiry, session and user entries younger than `horizonMs` (or than the horizon of the
-   * process that wrote them, whichever is later).
+   * process that wrote them, whichever is later). Where sequence order is not commit order
+   * (PostgreSQL, MySQL), entries of the last few seconds are returned again, at or before `afterSeq`.
    */
   loadRevocations(nowMs: number, afterSeq: number, horizonMs: number): Promise<RevocationEntry[]>;
   /** Deletes what can no longer matter: expired tokens, blacklist rows, sessions and log entries. */

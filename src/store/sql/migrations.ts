@@ -1,4 +1,4 @@
-import type { Kysely, Migration, MigrationProvider } from 'kysely';
+import { type Kysely, type Migration, type MigrationProvider, sql } from 'kysely';
 
 /** The SQL dialects the migrations know how to write an auto-increment key for. */
 export type SqlDialectName = 'sqlite' | 'postgres' | 'mysql';
@@ -16,12 +16,10 @@ export function migrationProvider(dialect: SqlDialectName): MigrationProvider {
 }
 
 function initial(dialect: SqlDialectName): Migration {
-  // Strings are keys and ids; MySQL needs a bounded length to index them.
-  const key = dialect === 'mysql' ? 'varchar(191)' : 'text';
-  const text = dialect === 'mysql' ? 'varchar(1024)' : 'text';
   return {
     // biome-ignore lint/suspicious/noExplicitAny: migrations run before the typed schema exists
     async up(db: Kysely<any>) {
+      const { key, text } = await stringTypes(db, dialect);
       await db.schema
         .createTable('users')
         .addColumn('id', 'integer', (col) => autoIncrement(col, dialect))
@@ -99,6 +97,22 @@ function initial(dialect: SqlDialectName): Migration {
       await db.schema.createIndex('revocation_log_expires_idx').on('revocation_log').column('expires_at_ms').execute();
       await db.schema.createIndex('revocation_log_at_idx').on('revocation_log').column('at_ms').execute();
     },
+  };
+}
+
+/**
+ * Strings are keys and ids, compared exactly as in SQLite and PostgreSQL. MySQL needs a bounded length
+ * to index them and, by default, compares case-insensitively and ignores trailing spaces: keys get a
+ * binary collation without padding (MariaDB's `utf8mb4_nopad_bin`, MySQL 8's `utf8mb4_0900_bin`).
+ */
+// biome-ignore lint/suspicious/noExplicitAny: migrations run before the typed schema exists
+async function stringTypes(db: Kysely<any>, dialect: SqlDialectName) {
+  if (dialect !== 'mysql') return { key: sql`text`, text: sql`text` };
+  const version = (await sql<{ version: string }>`select version() as version`.execute(db)).rows[0]?.version ?? '';
+  const collation = /mariadb/i.test(version) ? 'utf8mb4_nopad_bin' : 'utf8mb4_0900_bin';
+  return {
+    key: sql.raw(`varchar(191) character set utf8mb4 collate ${collation}`),
+    text: sql.raw(`varchar(1024) character set utf8mb4 collate ${collation}`),
   };
 }
 

@@ -33,6 +33,15 @@ export class SqlStore implements Store {
     this.isUniqueViolation = isUniqueViolation;
   }
 
+  /**
+   * Every transaction runs at READ COMMITTED or stronger-by-locks semantics: MySQL's default REPEATABLE
+   * READ would keep a losing rotation's re-read on its first snapshot, blind to the winner's commit.
+   */
+  private transaction() {
+    const builder = this.db.transaction();
+    return this.dialect === 'mysql' ? builder.setIsolationLevel('read committed') : builder;
+  }
+
   async migrate(): Promise<void> {
     // Kysely looks for its bookkeeping tables in every schema; pin them to ours (search_path may name one).
     const schema =
@@ -100,7 +109,7 @@ export class SqlStore implements Store {
     refresh: Omit<OutstandingToken, 'generation'>,
     loginGuard?: LoginGuard,
   ): Promise<{ generation: number } | undefined> {
-    return this.db.transaction().execute(async (trx) => {
+    return this.transaction().execute(async (trx) => {
       if (loginGuard) {
         // A row lock (PostgreSQL, MySQL) makes a concurrent password change or deactivation, which
         // updates this row, either finish before this read or wait for this login to commit.
@@ -137,7 +146,7 @@ export class SqlStore implements Store {
   }
 
   async useRefreshToken(request: RefreshRequest): Promise<RefreshOutcome> {
-    return this.db.transaction().execute(async (trx): Promise<RefreshOutcome> => {
+    return this.transaction().execute(async (trx): Promise<RefreshOutcome> => {
       let row = await trx
         .selectFrom('outstanding_tokens')
         .select(['user_id', 'session_id', 'generation', 'rotated_at_ms', 'replaced_by', 'expires_at_ms'])
@@ -274,7 +283,7 @@ export class SqlStore implements Store {
     nowMs: number,
     horizonMs: number,
   ): Promise<RevocationEntry[]> {
-    return this.db.transaction().execute(async (trx) => {
+    return this.transaction().execute(async (trx) => {
       const others = await trx
         .selectFrom('sessions')
         .select('id')
@@ -299,7 +308,7 @@ export class SqlStore implements Store {
     nowMs: number,
     horizonMs: number,
   ): Promise<RevocationEntry[]> {
-    return this.db.transaction().execute(async (trx) => {
+    return this.transaction().execute(async (trx) => {
       const entries: RevocationEntry[] = [];
       const inserted = await insertBlacklisted(trx, this.dialect, token.jti, token.userId, token.expiresAtMs, reason, nowMs);
       if (inserted) {
@@ -323,7 +332,7 @@ export class SqlStore implements Store {
   }
 
   revokeSession(sessionId: string, reason: string, nowMs: number, horizonMs: number) {
-    return this.db.transaction().execute((trx) => this.revokeSessionIn(trx, sessionId, reason, nowMs, horizonMs));
+    return this.transaction().execute((trx) => this.revokeSessionIn(trx, sessionId, reason, nowMs, horizonMs));
   }
 
   private async revokeSessionIn(
@@ -360,7 +369,7 @@ export class SqlStore implements Store {
     horizonMs: number,
     alsoChangeUser?: UserChange,
   ) {
-    return this.db.transaction().execute(async (trx) => {
+    return this.transaction().execute(async (trx) => {
       if (alsoChangeUser?.patch) await updateUserIn(trx, alsoChangeUser.id, alsoChangeUser.patch);
       if (alsoChangeUser?.delete) await trx.deleteFrom('users').where('id', '=', alsoChangeUser.id).execute();
       // One upsert: concurrent revoke-alls of one user each raise the generation, none is lost.
@@ -393,7 +402,7 @@ export class SqlStore implements Store {
     nowMs: number,
     range: { afterJti: string | null; limit: number },
   ) {
-    return this.db.transaction().execute(async (trx) => {
+    return this.transaction().execute(async (trx) => {
       if (range.afterJti === null) return markSessionsRevoked(trx, this.dialect, userId, generation, reason, nowMs, range.limit);
       const afterJti = range.afterJti;
       // The range's upper key: walking by key keeps every step O(limit), however many rows came before.
@@ -463,7 +472,7 @@ export class SqlStore implements Store {
   }
 
   async flushExpired(nowMs: number, horizonMs: number): Promise<FlushCounts> {
-    return this.db.transaction().execute(async (trx) => {
+    return this.transaction().execute(async (trx) => {
       const deleted = async (query: { executeTakeFirst(): Promise<{ numDeletedRows: bigint }> }) =>
         Number((await query.executeTakeFirst()).numDeletedRows);
       return {
