@@ -31,3 +31,29 @@ export function benchAuth(database: string, settings: Partial<SettingsInput> = {
 export function sqlStoreOf(auth: Auth): SqlStore {
   return auth.store as SqlStore;
 }
+
+export interface OpenBenchAuthOptions {
+  settings?: Partial<SettingsInput>;
+  /** A bus URL (`redis://…`, `postgres://…`); none leaves propagation to the revocation log poll. */
+  bus?: string;
+  /** False when the schema was migrated beforehand (see servers.ts). */
+  migrate?: boolean;
+  /** Collects the library's warnings (a bus that could not connect warns and falls back to the poll). */
+  warnings?: string[];
+}
+
+/** An Auth over any database URL, with background errors surfaced and warnings collected. */
+export function openBenchAuth(databaseUrl: string, options: OpenBenchAuthOptions = {}): Promise<Auth> {
+  const warnings = options.warnings;
+  return createAuth({
+    settings: { signingKey: BENCH_KEY, ...options.settings },
+    database: databaseUrl,
+    passwordHashing: FAST_HASHING,
+    logger: {
+      error: (...args: unknown[]) => console.error(...args),
+      warn: (...args: unknown[]) => warnings?.push(args.map(String).join(' ')),
+    },
+    ...(options.bus !== undefined ? { bus: options.bus } : {}),
+    ...(options.migrate !== undefined ? { migrate: options.migrate } : {}),
+  });
+}

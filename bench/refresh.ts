@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { Auth } from '../src/auth.ts';
+import type { User } from '../src/users/users.ts';
 import { benchAuth, benchDir, sqlStoreOf } from './fixtures.ts';
 import { type LoadResult, createLoad, interleave } from './load.ts';
 
@@ -26,14 +27,7 @@ export async function benchRefresh(log: (line: string) => void): Promise<Refresh
   const auth = await benchAuth(join(dir.path, 'refresh.db'), { rotateRefreshTokens: true, blacklistAfterRotation: true });
   try {
     const user = await auth.users.create({ username: 'refreshing-user', password: 'bench-password' });
-    const chain = async () => {
-      let token = (await auth.issueTokens(user)).refresh;
-      return async () => {
-        const next = await auth.refresh(token);
-        if (!next.refresh) throw new Error('rotation returned no refresh token');
-        token = next.refresh;
-      };
-    };
+    const chain = () => rotationChain(auth, user);
     const warm = await chain();
     for (let i = 0; i < WARMUP_REFRESHES; i++) await warm();
 
@@ -70,8 +64,21 @@ export async function benchRefresh(log: (line: string) => void): Promise<Refresh
   }
 }
 
+/**
+ * One refresh chain of `user`: logs in once, then each call presents the refresh token the previous one
+ * returned (rotation must be on).
+ */
+export async function rotationChain(auth: Auth, user: Pick<User, 'id' | 'username'>): Promise<() => Promise<void>> {
+  let token = (await auth.issueTokens(user)).refresh;
+  return async () => {
+    const next = await auth.refresh(token);
+    if (!next.refresh) throw new Error('rotation returned no refresh token');
+    token = next.refresh;
+  };
+}
+
 /** Rotated-and-blacklisted tokens so far: one per successful refresh. */
-async function countRotated(auth: Auth): Promise<number> {
+export async function countRotated(auth: Auth): Promise<number> {
   const row = await sqlStoreOf(auth)
     .db.selectFrom('blacklisted_tokens')
     .select((eb) => eb.fn.countAll<number>().as('count'))

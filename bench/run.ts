@@ -1,9 +1,12 @@
 import { writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { describeMachine } from './machine.ts';
+import { benchPropagation } from './propagation.ts';
 import { CONCURRENT_CHAINS, benchRefresh } from './refresh.ts';
+import { benchRefreshBackends } from './refresh-backends.ts';
 import { type Outcome, renderReport } from './report.ts';
 import { REVOKE_ALL_PLANS, type RevokeAllResult, benchRevokeAll } from './revoke-all.ts';
+import { type Probe, probePostgres, probeRedis } from './servers.ts';
 import { benchVerify } from './verify.ts';
 
 const REPORT = new URL('../docs/BENCHMARKS.md', import.meta.url);
@@ -24,6 +27,13 @@ async function attempt<T>(title: string, run: () => Promise<T>): Promise<Outcome
 const started = performance.now();
 const machine = describeMachine();
 log(`revocable benchmarks: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}`);
+const servers = { postgres: await probePostgres(), redis: await probeRedis() };
+const describe = (name: string, probe: Probe) =>
+  probe.reachable
+    ? `${name}: ${probe.description} at ${probe.url}`
+    : `${name}: UNREACHABLE at ${probe.url} (${probe.reason}); the benchmarks needing it are reported as not measured`;
+log(describe('PostgreSQL', servers.postgres));
+log(describe('Redis', servers.redis));
 
 // The throughput comparison first, while nothing else has run: it is the most sensitive to noise.
 const verify = await attempt('verifyAccess throughput', () => benchVerify(log));
@@ -33,9 +43,27 @@ const revokeAll = await attempt('revoke-all latency (SQLite file)', async () => 
   return results;
 });
 const refresh = await attempt('refresh with rotation and login (SQLite file)', () => benchRefresh(log));
+const backends = await attempt('refresh with rotation, SQLite and PostgreSQL side by side', () =>
+  benchRefreshBackends(servers.postgres, log),
+);
+// Last: instance B spins on a core for the whole section.
+const propagation = await attempt('revocation propagation between two instances (PostgreSQL)', () =>
+  benchPropagation(servers, log),
+);
+if (propagation.ok && propagation.value.some((outcome) => outcome.status === 'failed')) process.exitCode = 1;
 
 const durationS = (performance.now() - started) / 1000;
-const report = renderReport({ machine, durationS, revokeAll, verify, refresh, concurrentChains: CONCURRENT_CHAINS });
+const report = renderReport({
+  machine,
+  durationS,
+  revokeAll,
+  verify,
+  refresh,
+  concurrentChains: CONCURRENT_CHAINS,
+  servers,
+  propagation,
+  backends,
+});
 writeFileSync(REPORT, report);
 log('');
 log(report);

@@ -43,3 +43,10 @@ export function ratio(value: number): string {
   if (!Number.isFinite(value)) return 'n/a';
   return `${value >= 10 ? Math.round(value).toLocaleString('en-US') : value.toFixed(2)}×`;
 }
+
+/** A Markdown table. */
+export function table(header: string[], rows: string[][]): string {
+  return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((row) => `| ${row.join(' | ')} |`)].join(
+    '\n',
+  );
+}
