@@ -16,6 +16,8 @@ export async function openBus(
   }
   if (/^rediss?:\/\//.test(url)) return (await import('./redis.ts')).redisBus(url, options);
   if (/^postgres(ql)?:\/\//.test(url)) return (await import('./postgres-notify.ts')).postgresNotifyBus(url, options);
-  if (url === 'memory' || url.startsWith('memory:')) return inProcessBus(url.slice('memory:'.length) || 'default');
+  if (url === 'memory' || url.startsWith('memory:')) {
+    return inProcessBus(options.channel ?? (url.slice('memory:'.length) || 'default'));
+  }
   throw new SettingsError('bus', `unsupported bus "${url}" (use redis://…, postgres://… or memory)`);
 }
