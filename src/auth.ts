@@ -122,6 +122,11 @@ export interface Auth {
   close(): Promise<void>;
 }
 
+/** A caller's reason, kept to a length every database stores whole. */
+function reasonOf(options: { reason?: string }, fallback: string): string {
+  return (typeof options.reason === 'string' && options.reason ? options.reason : fallback).slice(0, 160);
+}
+
 /**
  * Validates the settings, opens (and migrates) the store, loads the revocation cache, and returns a
  * ready {@link Auth}.
@@ -136,7 +141,9 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
   const hasher = await createPasswordHasher(options.passwordHashing);
   const ownsStore = typeof options.database !== 'object';
   const store =
-    typeof options.database === 'object' ? options.database : await openStore(options.database ?? DEFAULT_DATABASE_URL);
+    typeof options.database === 'object'
+      ? options.database
+      : await openStore(options.database ?? DEFAULT_DATABASE_URL, { logger });
 
   const background = new Set<Promise<unknown>>();
   const core: Core = {
@@ -287,15 +294,15 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     },
     revokeSession(sessionId, options = {}) {
       assertOpen();
-      return revokeSession(core, sessionId, options.reason ?? 'revoked');
+      return revokeSession(core, sessionId, reasonOf(options, 'revoked'));
     },
     async revokeOtherSessions(userId, keepSessionId, options = {}) {
       assertOpen();
-      return revokeOtherSessions(core, await userKey(userId), keepSessionId, options.reason ?? 'logout_others');
+      return revokeOtherSessions(core, await userKey(userId), keepSessionId, reasonOf(options, 'logout_others'));
     },
     async revokeAllForUser(userId, options = {}) {
       assertOpen();
-      return revokeAllForUser(core, await userKey(userId), options.reason ?? 'revoke_all');
+      return revokeAllForUser(core, await userKey(userId), reasonOf(options, 'revoke_all'));
     },
     async changePassword(userId, oldPassword, newPassword) {
       assertOpen();

@@ -16,6 +16,7 @@ export { type AuthEventListener, type AuthEventName, type AuthEvents, MASKED_PAS
 export type { SessionInfo } from './sessions/sessions.ts';
 export {
   AuthenticationFailedError,
+  DatabaseUnavailableError,
   InvalidCredentialsError,
   NoActiveAccountForTokenError,
   NotAuthenticatedError,
@@ -23,6 +24,7 @@ export {
   RevocableError,
   SessionNotFoundError,
   SettingsError,
+  StaleRevocationStateError,
   TokenError,
   TokenMessages,
   TokenRevokedError,
@@ -37,6 +39,9 @@ export { parseDuration } from './settings/duration.ts';
 export type { FlushCounts, Store } from './store/store.ts';
 export type { RevocationEntry, SessionRecord, TokenType, UserRecord } from './store/records.ts';
 export { DEFAULT_DATABASE_URL, openStore } from './store/open.ts';
+export type { RevocationBus } from './bus/bus.ts';
+export { openBus } from './bus/open.ts';
+export { inProcessBus } from './bus/in-process.ts';
 export type { PasswordHashingOptions } from './users/passwords.ts';
 export type { NewUserInput, User, Users } from './users/users.ts';
 export { buildServer, type ServerOptions } from './http/fastify.ts';

@@ -12,7 +12,7 @@ export async function postgresNotifyBus(
   options: { logger?: Pick<Console, 'error' | 'warn'>; channel?: string } = {},
 ): Promise<RevocationBus> {
   const CHANNEL = `${options.channel ?? 'revocable'}_revocations`;
-  const pg = await loadDriver<typeof import('pg') & { default?: typeof import('pg') }>('pg', 'The PostgreSQL bus');
+  const pg = await loadDriver<typeof import('pg') & { default?: typeof import('pg') }>('pg', 'The PostgreSQL bus', 'bus');
   const ClientClass = pg.default?.Client ?? pg.Client;
   const PoolClass = pg.default?.Pool ?? pg.Pool;
   const logger = options.logger ?? console;

@@ -11,7 +11,7 @@ export async function redisBus(
   options: { logger?: Pick<Console, 'error' | 'warn'>; channel?: string } = {},
 ): Promise<RevocationBus> {
   const CHANNEL = `${options.channel ?? 'revocable'}:revocations`;
-  const module = await loadDriver<typeof import('ioredis') & { default: typeof import('ioredis').default }>('ioredis', 'The Redis bus');
+  const module = await loadDriver<typeof import('ioredis') & { default: typeof import('ioredis').default }>('ioredis', 'The Redis bus', 'bus');
   const Redis = module.default ?? (module as unknown as typeof import('ioredis').default);
   const logger = options.logger ?? console;
   const connection = { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: (attempt: number) => Math.min(attempt * 200, 2000) };

@@ -25,6 +25,7 @@ export const SETTING_ENV: Record<string, string> = {
   revocationPollInterval: 'REVOCABLE_REVOCATION_POLL_INTERVAL',
   maxRevocationStaleness: 'REVOCABLE_MAX_REVOCATION_STALENESS',
   failOpen: 'REVOCABLE_FAIL_OPEN',
+  busChannel: 'REVOCABLE_BUS_CHANNEL',
 };
 
 function readBoolean(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { SettingsError } from '../errors.ts';
 import { sqliteFilename } from '../store/open.ts';
 
 export interface ResolvedKey {
@@ -16,6 +17,10 @@ export interface ResolvedKey {
 export function resolveSigningKey(configured: string | undefined, databaseUrl: string, create: boolean): ResolvedKey {
   if (configured) return { key: configured, note: undefined };
   const database = sqliteFilename(databaseUrl);
+  if (database === undefined && create) {
+    // Instances sharing a database must share a key: a random one per instance would refuse the others' tokens.
+    throw new SettingsError('REVOCABLE_SIGNING_KEY', 'is required with a shared database (every instance must sign with the same key)');
+  }
   if (database === undefined || database === ':memory:') {
     return { key: randomKey(), note: 'REVOCABLE_SIGNING_KEY is not set: using a random key that lasts until exit' };
   }

@@ -5,7 +5,8 @@ import { loadDriver } from './driver.ts';
 
 /**
  * MySQL / MariaDB through `mysql2` (InnoDB). Rotation and revocation rely on conditional writes and row
- * locks (`SELECT … FOR UPDATE` in the login guard), which hold under the default REPEATABLE READ.
+ * locks (`SELECT … FOR UPDATE` in the login guard); transactions run at READ COMMITTED (see
+ * `SqlStore.transaction`), so a re-read after a lost conditional write sees the winner.
  */
 export async function openMysqlStore(uri: string) {
   const mysql = await loadDriver<typeof import('mysql2') & { default?: typeof import('mysql2') }>('mysql2', 'MySQL');

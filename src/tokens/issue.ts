@@ -28,6 +28,11 @@ export function userIdClaimOf(settings: Settings, user: Pick<User, 'id' | 'usern
 
 const seconds = (ms: number) => Math.floor(ms / 1000) * 1000;
 
+/** Request metadata is recorded up to a length every database stores whole (MySQL columns are bounded). */
+export function bounded(value: string | undefined, length: number): string | null {
+  return value === undefined ? null : value.slice(0, length);
+}
+
 /** Starts a session: records it with its first long-lived token, then mints the tokens. */
 async function startSession(
   core: Core,
@@ -53,8 +58,8 @@ async function startSession(
       userId: String(userId),
       createdAtMs: nowMs,
       expiresAtMs: sessionExpiresAtMs,
-      userAgent: settings.recordUserAgent ? (context.userAgent ?? null) : null,
-      ip: settings.recordIp ? (context.ip ?? null) : null,
+      userAgent: settings.recordUserAgent ? bounded(context.userAgent, 512) : null,
+      ip: settings.recordIp ? bounded(context.ip, 64) : null,
     },
     { jti, userId: String(userId), sessionId, tokenType: type, issuedAtMs: nowMs, expiresAtMs },
     loginGuard,

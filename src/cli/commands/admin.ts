@@ -4,11 +4,16 @@ import { promptHidden } from '../prompt.ts';
 
 type Print = (line: string) => void;
 
+/** A database URL fit to print: its password replaced. */
+function withoutPassword(url: string): string {
+  return url.replace(/^([a-z]+:\/\/[^:/@]+):[^@/]*@/i, '$1:***@');
+}
+
 /** `revocable migrate`: applies pending migrations (every other command does too). */
 export async function migrate(print: Print): Promise<void> {
   const { auth, config } = await openAuth({ createKey: false });
   await auth.close();
-  print(`migrations applied to ${config.databaseUrl}`);
+  print(`migrations applied to ${withoutPassword(config.databaseUrl)}`);
 }
 
 /** `revocable create-user`. */
