@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { type Auth, type AuthOptions, createAuth } from '../src/auth.ts';
 import { type Clock, manualClock } from '../src/clock.ts';
+import { TokenError } from '../src/errors.ts';
 import { buildServer } from '../src/http/fastify.ts';
 import type { SettingsInput } from '../src/settings/settings.ts';
 import type { Store } from '../src/store/store.ts';
@@ -62,4 +63,15 @@ export function decodePayload(token: string): Record<string, unknown> {
 /** A clock pinned to a whole second plus `offsetMs`, so same-second tests are deterministic. */
 export function clockAt(offsetMs = 0): ReturnType<typeof manualClock> {
   return manualClock(Date.UTC(2026, 5, 1, 12, 0, 0) + offsetMs);
+}
+
+/** Whether `auth` accepts an access token right now (false for any TokenError, other errors rethrown). */
+export function accepted(auth: Auth, access: string): boolean {
+  try {
+    auth.verifyAccess(access);
+    return true;
+  } catch (error) {
+    if (error instanceof TokenError) return false;
+    throw error;
+  }
 }

@@ -2,10 +2,9 @@ import { pbkdf2Sync } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Auth } from '../src/auth.ts';
-import { TokenError } from '../src/errors.ts';
 import { openStore } from '../src/store/open.ts';
 import type { Store } from '../src/store/store.ts';
-import { SIGNING_KEY, clockAt, decodePayload, tempDir, testAuth } from './helpers.ts';
+import { SIGNING_KEY, accepted, clockAt, decodePayload, tempDir, testAuth } from './helpers.ts';
 import { signLikeSimpleJwt, simpleJwtClaims } from './support/foreign-token.ts';
 
 /** Regressions for races and cross-process cases found in review. */
@@ -15,15 +14,6 @@ afterAll(() => dir.remove());
 let files = 0;
 const sharedFile = () => `sqlite:${join(dir.path, `shared-${files++}.db`)}`;
 
-function accepted(auth: Auth, access: string): boolean {
-  try {
-    auth.verifyAccess(access);
-    return true;
-  } catch (error) {
-    if (error instanceof TokenError) return false;
-    throw error;
-  }
-}
 
 const djangoHash = (password: string, salt = 'abcdefgh12345678', iterations = 1000) =>
   `pbkdf2_sha256$${iterations}$${salt}$${pbkdf2Sync(password, salt, iterations, 32, 'sha256').toString('base64')}`;

@@ -1,19 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { Auth } from '../src/auth.ts';
 import { TokenError } from '../src/errors.ts';
-import { clockAt, decodePayload, testAuth } from './helpers.ts';
+import { accepted, clockAt, decodePayload, testAuth } from './helpers.ts';
 
 const ROTATION = { rotateRefreshTokens: true, blacklistAfterRotation: true };
 
-function accepted(auth: Auth, access: string): boolean {
-  try {
-    auth.verifyAccess(access);
-    return true;
-  } catch (error) {
-    if (error instanceof TokenError) return false;
-    throw error;
-  }
-}
 
 async function setUp(settings: Record<string, unknown> = {}, clock = clockAt(0)) {
   const auth = await testAuth({ clock, settings: { ...ROTATION, ...settings } });

@@ -153,6 +153,22 @@ async function presented(core: Core, token: string, type: 'refresh' | 'sliding')
   return valid as ValidToken & { userId: string | number; sessionId: string };
 }
 
+/** What the store needs to know of a presented token, whatever minting follows (`mintedLifetime` seconds). */
+function presentation(core: Core, valid: ValidToken & { userId: string | number; sessionId: string }, nowMs: number, mintedLifetime: number) {
+  const { settings } = core;
+  return {
+    jti: valid.jti,
+    userId: String(valid.userId),
+    sessionId: valid.sessionId,
+    generation: valid.generation,
+    issuedAtMs: valid.issuedAtMs,
+    expiresAtMs: valid.expiresAtMs,
+    nowMs,
+    mintsUntilMs: nowMs + (mintedLifetime + settings.leeway) * 1000,
+    sessionMaxLifetimeMs: settings.sessionMaxLifetime === null ? null : settings.sessionMaxLifetime * 1000,
+  };
+}
+
 /** Finds the user a token's user id claim names, in the built-in user table. */
 export async function findUserForClaim(core: Core, userId: string | number) {
   if (core.settings.userIdField === 'username') return core.store.findUserByUsername(String(userId));
@@ -183,17 +199,9 @@ export async function refreshTokens(core: Core, token: string, context: RequestC
       }
     : undefined;
   const outcome = await store.useRefreshToken({
-    jti: valid.jti,
-    userId: String(valid.userId),
-    sessionId: valid.sessionId,
-    generation: valid.generation,
-    issuedAtMs: valid.issuedAtMs,
-    expiresAtMs: valid.expiresAtMs,
-    nowMs,
-    mintsUntilMs: nowMs + (settings.accessTokenLifetime + settings.leeway) * 1000,
+    ...presentation(core, valid, nowMs, settings.accessTokenLifetime),
     acceptUntracked: settings.acceptUntrackedRefreshTokens,
     reuse: { graceMs: settings.reuseGraceSeconds * 1000, horizonMs: core.horizonMs },
-    sessionMaxLifetimeMs: settings.sessionMaxLifetime === null ? null : settings.sessionMaxLifetime * 1000,
     ...(rotate ? { rotate } : {}),
   });
   if (outcome.status === 'untracked' || outcome.status === 'expired') throw new TokenError(TokenMessages.invalidOrExpired);
@@ -236,17 +244,9 @@ export async function refreshSlidingToken(core: Core, token: string, context: Re
     throw new TokenError(`Token '${settings.slidingTokenRefreshExpClaim}' claim has expired`);
   }
   const outcome = await store.useRefreshToken({
-    jti: valid.jti,
-    userId: String(valid.userId),
-    sessionId: valid.sessionId,
-    generation: valid.generation,
-    issuedAtMs: valid.issuedAtMs,
-    expiresAtMs: valid.expiresAtMs,
-    nowMs,
-    mintsUntilMs: nowMs + (settings.slidingTokenLifetime + settings.leeway) * 1000,
+    ...presentation(core, valid, nowMs, settings.slidingTokenLifetime),
     acceptUntracked: false,
     reuse: { graceMs: 0, horizonMs: core.horizonMs },
-    sessionMaxLifetimeMs: settings.sessionMaxLifetime === null ? null : settings.sessionMaxLifetime * 1000,
   });
   if (outcome.status === 'untracked' || outcome.status === 'expired') throw new TokenError(TokenMessages.invalidOrExpired);
   if (outcome.status !== 'ok') throw new TokenRevokedError('token');

@@ -2,8 +2,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createAuth } from '../../src/auth.ts';
-import { freshPostgresSchema } from '../support/postgres-schema.ts';
+import { freshPostgresSchema, postgresReachable } from '../support/postgres-schema.ts';
 import { type ServerProcess, eventually, freePort, startServer } from '../support/processes.ts';
+import { redisReachable } from '../support/services.ts';
 
 /**
  * Three `revocable serve` processes on loopback sharing one PostgreSQL database: a revoke-all on the
@@ -15,28 +16,8 @@ const POSTGRES = process.env.REVOCABLE_TEST_POSTGRES_URL ?? 'postgres://postgres
 const REDIS = process.env.REVOCABLE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const required = process.env.REVOCABLE_REQUIRE_STORES === '1';
 
-async function reachable(what: 'postgres' | 'redis'): Promise<boolean> {
-  try {
-    if (what === 'postgres') {
-      const { default: pg } = await import('pg');
-      const client = new pg.Client({ connectionString: POSTGRES, connectionTimeoutMillis: 2000 });
-      await client.connect();
-      await client.end();
-    } else {
-      const { Redis } = await import('ioredis');
-      const redis = new Redis(REDIS, { lazyConnect: true, connectTimeout: 2000, maxRetriesPerRequest: 0, retryStrategy: () => null });
-      redis.on('error', () => {});
-      await redis.connect();
-      redis.disconnect();
-    }
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const postgresUp = await reachable('postgres');
-const redisUp = await reachable('redis');
+const postgresUp = await postgresReachable(POSTGRES);
+const redisUp = await redisReachable(REDIS);
 for (const [name, up] of [
   ['postgres', postgresUp],
   ['redis', redisUp],
@@ -128,22 +109,8 @@ describe.skipIf(!postgresUp)('three instances on PostgreSQL, the bus killed mid-
       redis.kill('SIGKILL');
     });
     const redisUrl = `redis://127.0.0.1:${port}`;
-    expect(await eventually(() => reachableRedis(redisUrl), 10_000)).toBe(true);
+    expect(await eventually(() => redisReachable(redisUrl, 500), 10_000)).toBe(true);
     const servers = await cluster({ REDIS_URL: redisUrl, REVOCABLE_REVOCATION_POLL_INTERVAL: '200ms' });
     await revokeAllOnFirstSeenByTheOthers(servers, () => redis.kill('SIGKILL'));
   }, 120_000);
 });
-
-async function reachableRedis(url: string): Promise<boolean> {
-  const { Redis } = await import('ioredis');
-  const redis = new Redis(url, { lazyConnect: true, connectTimeout: 500, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  redis.on('error', () => {});
-  try {
-    await redis.connect();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    redis.disconnect();
-  }
-}

@@ -5,6 +5,7 @@ import { openBus } from '../../src/bus/open.ts';
 import type { RevocationEntry } from '../../src/store/records.ts';
 import { eventually } from '../support/processes.ts';
 import { TEST_POSTGRES_URL, postgresReachable } from '../support/postgres-schema.ts';
+import { redisReachable } from '../support/services.ts';
 
 /**
  * The bus conformance suite: the same behaviour over every bus — in process, Redis pub/sub and
@@ -15,23 +16,9 @@ import { TEST_POSTGRES_URL, postgresReachable } from '../support/postgres-schema
 const REDIS = process.env.REVOCABLE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const required = process.env.REVOCABLE_REQUIRE_STORES === '1';
 
-async function redisReachable(): Promise<boolean> {
-  const { Redis } = await import('ioredis');
-  const redis = new Redis(REDIS, { lazyConnect: true, connectTimeout: 1500, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  redis.on('error', () => {});
-  try {
-    await redis.connect();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    redis.disconnect();
-  }
-}
-
 const buses = [
   { name: 'memory', url: 'memory', reachable: true },
-  { name: 'redis', url: REDIS, reachable: await redisReachable() },
+  { name: 'redis', url: REDIS, reachable: await redisReachable(REDIS) },
   { name: 'postgres-notify', url: TEST_POSTGRES_URL, reachable: await postgresReachable() },
 ];
 for (const bus of buses) if (!bus.reachable) console.warn(`bus conformance: ${bus.name} NOT REACHABLE at ${bus.url} — skipped`);

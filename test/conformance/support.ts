@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Auth } from '../../src/auth.ts';
-import { TokenError, TokenRevokedError } from '../../src/errors.ts';
+import { TokenRevokedError } from '../../src/errors.ts';
 import type { OutstandingToken, RefreshOutcome } from '../../src/store/records.ts';
 import { SqlStore } from '../../src/store/sql/sql-store.ts';
 import type { NewSession, RefreshRequest, Store } from '../../src/store/store.ts';
@@ -133,16 +133,7 @@ export async function logOf(store: Store, userId: string, nowMs: number, afterSe
   return (await store.loadRevocations(nowMs, afterSeq, horizonMs)).filter((entry) => entry.userId === userId);
 }
 
-/** Whether an access token passes `auth.verifyAccess` (false for any token error). */
-export function accepted(auth: Auth, access: string): boolean {
-  try {
-    auth.verifyAccess(access);
-    return true;
-  } catch (error) {
-    if (error instanceof TokenError) return false;
-    throw error;
-  }
-}
+export { accepted } from '../helpers.ts';
 
 export function revokedLevel(auth: Auth, access: string): string | undefined {
   try {
