@@ -63,3 +63,23 @@ describe('optional drivers', () => {
     await expect(openBus('memory', { channel: 'Bad Channel!' })).rejects.toMatchObject({ setting: 'busChannel' });
   });
 });
+
+describe('publishing', () => {
+  it('sends each committed revocation once (a blacklist ends its session too: two entries, one message)', async () => {
+    const sent: RevocationEntry[][] = [];
+    const spy = { ...inProcessBus(`spy-${Math.random()}`) };
+    spy.publish = async (entries) => {
+      sent.push(entries);
+    };
+    const auth = await testAuth({ bus: spy });
+    const alice = await auth.users.create({ username: 'alice', password: 'pw' });
+    const pair = await auth.issueTokens(alice);
+    await auth.blacklist(pair.refresh);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]!.map((entry) => entry.kind).sort()).toEqual(['session', 'token']);
+    await auth.revokeAllForUser(alice.id);
+    expect(sent).toHaveLength(2);
+    await auth.close();
+  });
+});
+

@@ -19,6 +19,7 @@ export async function postgresNotifyBus(
   const publisher = new PoolClass({ connectionString, max: 2, connectionTimeoutMillis: 2000 });
   publisher.on('error', () => {});
   let listener: Client | undefined;
+  let connecting: Client | undefined;
   let closed = false;
   let warned = false;
   const warnOnce = (what: string, error: Error) => {
@@ -41,13 +42,19 @@ export async function postgresNotifyBus(
       let attempt = 0;
       const connect = async (isReconnect: boolean): Promise<void> => {
         if (closed) return;
-        const client = new ClientClass({ connectionString, connectionTimeoutMillis: 2000 });
+        const client = new ClientClass({ connectionString, connectionTimeoutMillis: 2000, keepAlive: true });
+        connecting = client;
         client.on('notification', (message) => {
           if (message.channel === CHANNEL && message.payload) onEntries(decodeEntries(message.payload));
         });
+        let retried = false;
         const retry = (error: Error) => {
+          // 'end', 'error' and a failed connect can all report one failure: reconnect once for it.
+          if (retried) return;
+          retried = true;
           warnOnce('disconnected', error);
-          client.removeAllListeners('end');
+          client.removeAllListeners();
+          client.on('error', () => {});
           client.end().catch(() => {});
           if (listener === client) listener = undefined;
           if (closed) return;
@@ -71,6 +78,11 @@ export async function postgresNotifyBus(
     },
     async close() {
       closed = true;
+      if (connecting && connecting !== listener) {
+        connecting.removeAllListeners();
+        connecting.on('error', () => {});
+        await connecting.end().catch(() => {});
+      }
       const client = listener;
       listener = undefined;
       if (client) {

@@ -39,14 +39,18 @@ export async function redisBus(
       }
     },
     async start(onEntries, onReconnect) {
-      let connectedBefore = false;
-      subscriber.on('message', (_channel, message) => onEntries(decodeEntries(message)));
+      subscriber.on('message', (channel, message) => {
+        if (channel === CHANNEL) onEntries(decodeEntries(message));
+      });
+      // Subscribing on every 'ready' covers a Redis that was down at start as well as a reconnect; each
+      // time, messages may have been missed, so the log is read again.
       subscriber.on('ready', () => {
-        if (connectedBefore) onReconnect();
-        connectedBefore = true;
+        subscriber
+          .subscribe(CHANNEL)
+          .then(() => onReconnect())
+          .catch((error) => warnOnce('subscribe failed', error));
       });
       await subscriber.connect().catch((error) => warnOnce('unreachable at start', error));
-      await subscriber.subscribe(CHANNEL).catch((error) => warnOnce('subscribe failed', error));
       await publisher.connect().catch((error) => warnOnce('unreachable at start', error));
     },
     async close() {

@@ -105,7 +105,7 @@ function answerClientError(error: Error & { code?: string }, socket: Duplex): vo
 }
 
 function send(reply: FastifyReply, answer: HttpReply): FastifyReply {
-  if (answer.status >= 500) reply.log.error({ body: answer.body }, 'request failed');
+  if (answer.status >= 500) reply.log.error({ err: answer.cause, body: answer.body }, 'request failed');
   reply.code(answer.status);
   if (answer.headers) reply.headers(answer.headers);
   if (answer.body === undefined) return reply.send();

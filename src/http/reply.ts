@@ -14,6 +14,8 @@ export interface HttpReply {
   status: number;
   body?: unknown;
   headers?: Record<string, string>;
+  /** The error behind a 5xx answer, for the log (never sent). */
+  cause?: unknown;
 }
 
 /** Every 401 names the scheme and realm, as Simple JWT's views do. */
@@ -22,6 +24,7 @@ export const WWW_AUTHENTICATE = 'Bearer realm="api"';
 /** Turns any error into the JSON reply of the contract. Unknown errors become a 500 that leaks nothing. */
 export function errorReply(error: unknown, authHeaderType = 'Bearer'): HttpReply {
   const reply = toReply(error);
+  if (reply.status >= 500) reply.cause = error;
   if (reply.status === 401) {
     reply.headers = { ...reply.headers, 'www-authenticate': `${authHeaderType} realm="api"` };
   }

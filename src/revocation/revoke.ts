@@ -8,6 +8,10 @@ import { validateToken } from '../tokens/claims.ts';
 /** Makes committed revocations effective here and tells the listeners about ended sessions. */
 function applied(core: Core, entries: RevocationEntry[], reason: string): void {
   core.applyRevocations(entries);
+  announceSessions(core, entries, reason);
+}
+
+function announceSessions(core: Core, entries: RevocationEntry[], reason: string): void {
   for (const entry of entries) {
     if (entry.kind === 'session') core.events.emit('sessionRevoked', { sessionId: entry.subject, userId: entry.userId, reason });
   }
@@ -41,7 +45,7 @@ export async function blacklistToken(core: Core, token: string, type: 'refresh' 
   if (entries.some((entry) => entry.kind === 'token')) {
     core.events.emit('tokenBlacklisted', { jti: valid.jti, userId: valid.userId, sessionId: valid.sessionId });
   }
-  applied(core, entries, 'blacklisted');
+  announceSessions(core, entries, 'blacklisted');
 }
 
 /**

@@ -4,6 +4,7 @@ import type { Clock } from '../clock.ts';
 import type { RevocationEntry } from '../store/records.ts';
 import type { Store } from '../store/store.ts';
 import type { RevocationCache } from './cache.ts';
+import { LogCursor } from './log-cursor.ts';
 
 export interface RevocationSyncOptions {
   store: Store;
@@ -25,12 +26,15 @@ export interface RevocationSyncOptions {
  * the ordered log closes any gap (on start, when the bus reconnects, and on a timer).
  *
  * The log cursor is this module's own: entries applied from local writes or from the bus never move it,
- * so an entry committed elsewhere cannot be skipped. Reading an entry twice is harmless: applying is
- * idempotent. Staleness is measured on the monotonic clock, from the start of the last successful read.
+ * and it asks again for sequence numbers it has not seen (see log-cursor.ts), so an entry committed
+ * elsewhere, even late, cannot be skipped. Reading an entry twice is harmless: applying is idempotent.
+ * Staleness is measured on the monotonic clock, from the start of the last successful read; a read
+ * that hangs is abandoned after the staleness bound so the next one can start.
  */
 export function createRevocationSync(options: RevocationSyncOptions) {
   const { store, cache, clock, leewayMs, horizonMs, bus, logger } = options;
-  let cursor = 0;
+  const cursor = new LogCursor();
+  let initialRead = true;
   let reading: Promise<number> | undefined;
   let confirmedAt = Number.NEGATIVE_INFINITY;
   let readStartedAt = Number.NEGATIVE_INFINITY;
@@ -40,9 +44,18 @@ export function createRevocationSync(options: RevocationSyncOptions) {
   const readOnce = async () => {
     const startedAt = performance.now();
     readStartedAt = startedAt;
-    const entries = await store.loadRevocations(clock() - leewayMs, cursor, horizonMs);
+    const { afterSeq, missing } = cursor.request();
+    const entries = await withTimeout(
+      store.loadRevocations(clock() - leewayMs, afterSeq, horizonMs, missing),
+      options.maxStalenessMs,
+    );
     cache.apply(entries);
-    for (const entry of entries) if (entry.seq > cursor) cursor = entry.seq;
+    cursor.advance(
+      entries.map((entry) => entry.seq),
+      performance.now(),
+      initialRead,
+    );
+    initialRead = false;
     confirmedAt = startedAt;
     if (failing) logger.warn('revocable: the revocation log is readable again');
     failing = false;
@@ -61,8 +74,7 @@ export function createRevocationSync(options: RevocationSyncOptions) {
         reading = undefined;
       });
   };
-  const timer = options.intervalMs > 0 ? setInterval(tick, options.intervalMs) : undefined;
-  timer?.unref();
+  let timer: NodeJS.Timeout | undefined;
 
   return {
     /** Reads every entry written so far (after any read already running), and applies it. */
@@ -70,12 +82,20 @@ export function createRevocationSync(options: RevocationSyncOptions) {
       await reading;
       return readOnce();
     },
-    /** Starts listening to the bus (after the first read, so nothing published meanwhile is missed for long). */
+    /**
+     * Starts the bus and the poll, after the start-up read; one more read then covers what was
+     * published between that read and the subscription.
+     */
     async listen(): Promise<void> {
       await bus?.start(
         (entries) => cache.apply(entries),
         () => tick(),
       );
+      if (options.intervalMs > 0) {
+        timer = setInterval(tick, options.intervalMs);
+        timer.unref();
+      }
+      tick();
     },
     /** Applies entries this process committed, and tells the other instances. */
     applyLocal(entries: RevocationEntry[]): void {
@@ -107,4 +127,14 @@ export function createRevocationSync(options: RevocationSyncOptions) {
       await bus?.close();
     },
   };
+}
+
+/** Rejects when `promise` has not settled within `ms`: a read on a connection that went silent must end. */
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`the revocation log read took longer than ${ms} ms`)), ms);
+    timer.unref();
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

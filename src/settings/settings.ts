@@ -100,6 +100,12 @@ export function resolveSettings(input: SettingsInput): Settings {
   }
   const settings = parsed.data;
   checkKeys(settings);
+  if (settings.revocationPollInterval > 0 && settings.revocationPollInterval * 2 > settings.maxRevocationStaleness) {
+    throw new SettingsError(
+      'revocationPollInterval',
+      `must be at most half of maxRevocationStaleness (${settings.maxRevocationStaleness} s), so that one failed read does not make the instance stale`,
+    );
+  }
   return Object.freeze(settings);
 }
 

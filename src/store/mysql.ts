@@ -11,7 +11,12 @@ import { loadDriver } from './driver.ts';
 export async function openMysqlStore(uri: string) {
   const mysql = await loadDriver<typeof import('mysql2') & { default?: typeof import('mysql2') }>('mysql2', 'MySQL');
   const createPool = mysql.default?.createPool ?? mysql.createPool;
-  const pool = createPool({ uri: uri.replace(/^mariadb:/, 'mysql:'), connectionLimit: 10, connectTimeout: 3000 });
+  const pool = createPool({
+    uri: uri.replace(/^mariadb:/, 'mysql:'),
+    connectionLimit: 10,
+    connectTimeout: 3000,
+    enableKeepAlive: true,
+  });
   const db = new Kysely<Database>({ dialect: new MysqlDialect({ pool }) });
   return new SqlStore(db, 'mysql', (error) => (error as { errno?: number } | null)?.errno === 1062);
 }

@@ -18,8 +18,14 @@ export async function openPostgresStore(connectionString: string, options: { log
   const config: PoolConfig = {
     connectionString,
     max: 10,
-    // Fail fast while the database is down, so requests answer 503 instead of hanging.
+    // Fail fast while the database is down, so requests answer 503 instead of hanging; notice a
+    // connection that went silent; and keep every transaction short, so none holds a log number long.
     connectionTimeoutMillis: 3000,
+    keepAlive: true,
+    query_timeout: 15_000,
+    statement_timeout: 10_000,
+    lock_timeout: 5_000,
+    idle_in_transaction_session_timeout: 15_000,
     types: {
       getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
         oid === INT8_OID ? (value: string) => Number(value) : types.getTypeParser(oid, format)) as never,

@@ -152,12 +152,13 @@ export interface Store {
   unmarkedUserRevocations(): Promise<{ userId: string; generation: number; reason: string }[]>;
 
   /**
-   * Log entries after `afterSeq`, in order, that can still match a live token at `nowMs`: token entries
-   * before their expiry, session and user entries younger than `horizonMs` (or than the horizon of the
-   * process that wrote them, whichever is later). Where sequence order is not commit order
-   * (PostgreSQL, MySQL), entries of the last few seconds are returned again, at or before `afterSeq`.
+   * Log entries after `afterSeq`, and those numbered in `missing`, in order, that can still match a live
+   * token at `nowMs`: token entries before their expiry, session and user entries younger than
+   * `horizonMs` (or than the horizon of the process that wrote them, whichever is later). Sequence
+   * numbers are handed out at insert, so on PostgreSQL and MySQL a lower one can commit after a higher
+   * one: readers ask again for the numbers they have not seen (see revocation/log-cursor.ts).
    */
-  loadRevocations(nowMs: number, afterSeq: number, horizonMs: number): Promise<RevocationEntry[]>;
+  loadRevocations(nowMs: number, afterSeq: number, horizonMs: number, missing?: number[]): Promise<RevocationEntry[]>;
   /** Deletes what can no longer matter: expired tokens, blacklist rows, sessions and log entries. */
   flushExpired(nowMs: number, horizonMs: number): Promise<FlushCounts>;
 }

@@ -87,14 +87,14 @@ async function revokeAllOnFirstSeenByTheOthers(servers: ServerProcess[], beforeR
 describe.skipIf(!postgresUp || !redisUp)('three instances on PostgreSQL with the Redis bus', () => {
   it('a revoke-all on the first is in force on the second and the third', async () => {
     // A poll of a minute: within this test, only the bus can carry the revocation.
-    const servers = await cluster({ REDIS_URL: REDIS, REVOCABLE_REVOCATION_POLL_INTERVAL: '60s' });
+    const servers = await cluster({ REDIS_URL: REDIS, REVOCABLE_REVOCATION_POLL_INTERVAL: '60s', REVOCABLE_MAX_REVOCATION_STALENESS: '5m' });
     await revokeAllOnFirstSeenByTheOthers(servers);
   }, 120_000);
 });
 
 describe.skipIf(!postgresUp)('three instances on PostgreSQL with the NOTIFY bus', () => {
   it('a revoke-all on the first is in force on the second and the third', async () => {
-    const servers = await cluster({ REVOCABLE_BUS: 'postgres', REVOCABLE_REVOCATION_POLL_INTERVAL: '60s' });
+    const servers = await cluster({ REVOCABLE_BUS: 'postgres', REVOCABLE_REVOCATION_POLL_INTERVAL: '60s', REVOCABLE_MAX_REVOCATION_STALENESS: '5m' });
     await revokeAllOnFirstSeenByTheOthers(servers);
   }, 120_000);
 });

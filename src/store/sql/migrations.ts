@@ -86,7 +86,8 @@ function initial(dialect: SqlDialectName): Migration {
 
       await db.schema
         .createTable('revocation_log')
-        .addColumn('seq', 'integer', (col) => autoIncrement(col, dialect))
+        // Every rotation appends a row: 32 bits would run out (SQLite's INTEGER is 64-bit already).
+        .addColumn('seq', dialect === 'sqlite' ? 'integer' : 'bigint', (col) => autoIncrement(col, dialect))
         .addColumn('kind', key, (col) => col.notNull())
         .addColumn('subject', key, (col) => col.notNull())
         .addColumn('user_id', key, (col) => col.notNull())

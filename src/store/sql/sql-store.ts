@@ -17,8 +17,6 @@ import type { Database, RevocationLogTable, SessionsTable } from './schema.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
-/** How far back the log poll re-reads on databases whose sequence order is not commit order. */
-const LATE_COMMIT_WINDOW_MS = 5000;
 type LogRow = Omit<RevocationLogTable, 'seq'>;
 
 /** The {@link Store} over any Kysely dialect; one class, every SQL database. */
@@ -155,7 +153,7 @@ export class SqlStore implements Store {
       const generation = await readGeneration(trx, request.userId);
       if (!row) {
         if (!request.acceptUntracked) return { status: 'untracked' };
-        row = await adoptUntracked(trx, request, generation);
+        row = await adoptUntracked(trx, this.dialect, request, generation);
       }
       if (row.user_id !== request.userId) return { status: 'untracked' };
 
@@ -455,16 +453,11 @@ export class SqlStore implements Store {
     return rows.map((row) => ({ userId: row.user_id, generation: row.generation, reason: row.reason }));
   }
 
-  async loadRevocations(nowMs: number, afterSeq: number, horizonMs: number): Promise<RevocationEntry[]> {
-    // SQLite commits in sequence order. PostgreSQL and MySQL hand out sequence numbers at insert, so a
-    // transaction can commit after one with a higher number: entries of the last moments are read again.
-    const lateCommits = this.dialect !== 'sqlite' && afterSeq > 0;
+  async loadRevocations(nowMs: number, afterSeq: number, horizonMs: number, missing: number[] = []): Promise<RevocationEntry[]> {
     const rows = await this.db
       .selectFrom('revocation_log')
       .selectAll()
-      .where((eb) =>
-        lateCommits ? eb.or([eb('seq', '>', afterSeq), eb('at_ms', '>', nowMs - LATE_COMMIT_WINDOW_MS)]) : eb('seq', '>', afterSeq),
-      )
+      .where((eb) => (missing.length ? eb.or([eb('seq', '>', afterSeq), eb('seq', 'in', missing)]) : eb('seq', '>', afterSeq)))
       .where(stillRelevant(nowMs, horizonMs))
       .orderBy('seq')
       .execute();
@@ -601,7 +594,12 @@ async function insertBlacklisted(
  * its jti. Without a generation claim it belongs to the current generation only if it was issued after
  * the user's last revoke-all, in a later whole second (fail closed, as the cache does).
  */
-async function adoptUntracked(trx: Transaction<Database>, request: RefreshRequest, generation: number) {
+async function adoptUntracked(
+  trx: Transaction<Database>,
+  dialect: SqlDialectName,
+  request: RefreshRequest,
+  generation: number,
+) {
   const revokedAt = await trx
     .selectFrom('user_revocations')
     .select('revoked_at_ms')
@@ -610,41 +608,37 @@ async function adoptUntracked(trx: Transaction<Database>, request: RefreshReques
   const issuedAfterRevokeAll =
     !revokedAt || Math.floor(request.issuedAtMs / 1000) > Math.floor(Number(revokedAt.revoked_at_ms) / 1000);
   const tokenGeneration = request.generation ?? (issuedAfterRevokeAll ? generation : generation - 1);
-  const existingSession = await trx.selectFrom('sessions').select('id').where('id', '=', request.sessionId).executeTakeFirst();
-  if (!existingSession) {
-    await trx
-      .insertInto('sessions')
-      .values({
-        id: request.sessionId,
-        user_id: request.userId,
-        generation: tokenGeneration,
-        created_at_ms: request.issuedAtMs,
-        last_used_at_ms: request.nowMs,
-        expires_at_ms: request.expiresAtMs,
-        user_agent: null,
-        ip: null,
-        revoked_at_ms: null,
-        revoked_reason: null,
-      })
-      .execute();
-  }
-  await insertOutstanding(trx, {
-    jti: request.jti,
-    userId: request.userId,
-    sessionId: request.sessionId,
-    tokenType: 'refresh',
+  // Two first presentations of one token may race: insert-or-ignore, then both read the one row.
+  const session = trx.insertInto('sessions').values({
+    id: request.sessionId,
+    user_id: request.userId,
     generation: tokenGeneration,
-    issuedAtMs: request.issuedAtMs,
-    expiresAtMs: request.expiresAtMs,
+    created_at_ms: request.issuedAtMs,
+    last_used_at_ms: request.nowMs,
+    expires_at_ms: request.expiresAtMs,
+    user_agent: null,
+    ip: null,
+    revoked_at_ms: null,
+    revoked_reason: null,
   });
-  return {
+  await (dialect === 'mysql' ? session.ignore() : session.onConflict((conflict) => conflict.column('id').doNothing())).execute();
+  const token = trx.insertInto('outstanding_tokens').values({
+    jti: request.jti,
     user_id: request.userId,
     session_id: request.sessionId,
+    token_type: 'refresh',
     generation: tokenGeneration,
+    issued_at_ms: request.issuedAtMs,
+    expires_at_ms: request.expiresAtMs,
     rotated_at_ms: null,
     replaced_by: null,
-    expires_at_ms: request.expiresAtMs,
-  };
+  });
+  await (dialect === 'mysql' ? token.ignore() : token.onConflict((conflict) => conflict.column('jti').doNothing())).execute();
+  return trx
+    .selectFrom('outstanding_tokens')
+    .select(['user_id', 'session_id', 'generation', 'rotated_at_ms', 'replaced_by', 'expires_at_ms'])
+    .where('jti', '=', request.jti)
+    .executeTakeFirstOrThrow();
 }
 
 function toUser(row: {
