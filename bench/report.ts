@@ -127,7 +127,7 @@ function revokeAllSection(results: RevokeAllResult[]): string {
     '',
     '- **acknowledged**: `await auth.revokeAllForUser(id)`, the durable write of the user\'s generation and',
     '  its log entry, after which every token of the user is refused.',
-    '- **sweep**: `await auth.settled()` right after it, the deferred set-based statements that mark the',
+    '- **sweep**: `await auth.settled()` right after it, the deferred set-based statements (in batches) that mark the',
     "  N tokens blacklisted and the N sessions revoked (bookkeeping; correctness does not depend on it).",
     '- **event loop blocked**: the longest time the process went without an event-loop turn during',
     '  acknowledged + sweep (better-sqlite3 is synchronous), i.e. how long every other request waited.',
@@ -275,10 +275,10 @@ function readRevokeAll(revokeAll: RevokeAllResult[]): string[] {
           ` ${ratio(median(last.perRow) / median(last.sweep))} the set-based sweep and ${ratio(median(last.perRow) / median(last.ack))}` +
           ' the acknowledged revoke-all.'
         : ''),
-    '- **While the sweep runs, the process is blocked.** better-sqlite3 is synchronous and the sweep is one' +
-      ` transaction of set-based statements, so at N = ${count(last.n)} the event loop made no turn for ${ms(median(last.stall))}` +
-      ' (median): every other request of the process waits that long, token checks included although they do no I/O,' +
-      ' and so does every other database call (one SQLite connection).',
+    '- **The sweep blocks the process only one batch at a time.** better-sqlite3 is synchronous, so each of the' +
+      ' sweep\'s transactions (one set-based statement over a key range of 2,000 rows) holds the event loop while it runs;' +
+      ` between batches the loop turns. At N = ${count(last.n)} the longest stall was ${ms(median(last.stall))}` +
+      ' (median): the most any other request of the process waited, token checks included.',
     httpFlat
       ? `- **Over HTTP the answer stays flat too** (${ms(median(first.httpAck))} at ${count(first.n)},` +
         ` ${ms(median(last.httpAck))} at ${count(last.n)}).`
