@@ -1,4 +1,4 @@
-import { createPrivateKey, createPublicKey } from 'node:crypto';
+import { type KeyObject, createPrivateKey, createPublicKey } from 'node:crypto';
 import { z } from 'zod';
 import { SettingsError } from '../errors.ts';
 import { parseDuration } from './duration.ts';
@@ -20,6 +20,20 @@ export const ALGORITHMS = [
   'EdDSA',
 ] as const;
 export type Algorithm = (typeof ALGORITHMS)[number];
+
+/** The key type (or EC curve) each asymmetric algorithm signs with. */
+const KEY_TYPES: Partial<Record<Algorithm, string[]>> = {
+  RS256: ['rsa'],
+  RS384: ['rsa'],
+  RS512: ['rsa'],
+  PS256: ['rsa', 'rsa-pss'],
+  PS384: ['rsa', 'rsa-pss'],
+  PS512: ['rsa', 'rsa-pss'],
+  ES256: ['prime256v1'],
+  ES384: ['secp384r1'],
+  ES512: ['secp521r1'],
+  EdDSA: ['ed25519', 'ed448'],
+};
 
 /** RFC 7518 §3.2: an HMAC key at least as long as the hash output. */
 const HMAC_MIN_KEY_BYTES: Partial<Record<Algorithm, number>> = { HS256: 32, HS384: 48, HS512: 64 };
@@ -124,10 +138,16 @@ function checkKeys(settings: z.output<typeof schema>): void {
     }
     return;
   }
+  let privateKey: KeyObject;
   try {
-    createPrivateKey(settings.signingKey);
+    privateKey = createPrivateKey(settings.signingKey);
   } catch {
     throw new SettingsError('signingKey', `${settings.algorithm} needs a PEM private key`);
+  }
+  const wanted = KEY_TYPES[settings.algorithm];
+  const actual = privateKey.asymmetricKeyDetails?.namedCurve ?? privateKey.asymmetricKeyType ?? '';
+  if (wanted && !wanted.includes(actual)) {
+    throw new SettingsError('signingKey', `${settings.algorithm} needs a ${wanted.join(' or ')} key, got ${actual || 'another kind'}`);
   }
   if (!settings.verifyingKey) {
     throw new SettingsError('verifyingKey', `${settings.algorithm} needs the PEM public key`);

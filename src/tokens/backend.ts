@@ -2,6 +2,7 @@ import { createSigner, createVerifier } from 'fast-jwt';
 import type { Clock } from '../clock.ts';
 import { TokenError, TokenMessages } from '../errors.ts';
 import type { Settings } from '../settings/settings.ts';
+import { SettingsError } from '../errors.ts';
 
 /** The decoded payload of a token whose signature, algorithm, audience, issuer and times are valid. */
 export type Payload = Record<string, unknown>;
@@ -24,24 +25,29 @@ const MAX_TOKEN_LENGTH = 8192;
 export function createTokenBackend(settings: Settings, clock: Clock): TokenBackend {
   const isHmac = settings.algorithm.startsWith('HS');
   const verifyingKey = isHmac ? settings.signingKey : settings.verifyingKey;
-  const sign = createSigner({
-    key: settings.signingKey,
-    algorithm: settings.algorithm,
-    ...(settings.audience !== undefined ? { aud: settings.audience } : {}),
-    ...(settings.issuer !== undefined ? { iss: settings.issuer } : {}),
-  });
-  const verify = createVerifier({
-    key: verifyingKey,
-    algorithms: [settings.algorithm],
-    ignoreExpiration: true,
-    ignoreNotBefore: true,
-    ...(settings.audience !== undefined ? { allowedAud: settings.audience } : {}),
-    ...(settings.issuer !== undefined ? { allowedIss: settings.issuer, requiredClaims: ['iss'] } : {}),
-  });
+  const sign = keyed('signingKey', settings, () =>
+    createSigner({
+      key: settings.signingKey,
+      algorithm: settings.algorithm,
+      ...(settings.audience !== undefined ? { aud: settings.audience } : {}),
+      ...(settings.issuer !== undefined ? { iss: settings.issuer } : {}),
+    }),
+  );
+  const verify = keyed(isHmac ? 'signingKey' : 'verifyingKey', settings, () =>
+    createVerifier({
+      key: verifyingKey,
+      algorithms: [settings.algorithm],
+      ignoreExpiration: true,
+      ignoreNotBefore: true,
+      ...(settings.audience !== undefined ? { allowedAud: settings.audience } : {}),
+      ...(settings.issuer !== undefined ? { allowedIss: settings.issuer, requiredClaims: ['iss'] } : {}),
+    }),
+  );
   const leeway = settings.leeway;
   const expectsAudience = settings.audience !== undefined;
   const invalid = () => new TokenError(TokenMessages.invalidOrExpired);
 
+  selfTest(settings, sign, verify);
   return {
     sign: (payload) => sign(payload),
     decode(token) {
@@ -59,8 +65,37 @@ export function createTokenBackend(settings: Settings, clock: Clock): TokenBacke
       const { exp, nbf, iat } = payload;
       if (exp !== undefined && (typeof exp !== 'number' || nowSeconds >= exp + leeway)) throw invalid();
       if (nbf !== undefined && (typeof nbf !== 'number' || nowSeconds < nbf - leeway)) throw invalid();
-      if (iat !== undefined && typeof iat !== 'number') throw invalid();
+      // PyJWT (so Simple JWT) refuses a token issued in the future, beyond the leeway.
+      if (iat !== undefined && (typeof iat !== 'number' || iat > nowSeconds + leeway)) throw invalid();
       return payload;
     },
   };
+}
+
+/** Builds a signer or verifier; a key fast-jwt refuses for the algorithm becomes a SettingsError naming it. */
+function keyed<T>(setting: 'signingKey' | 'verifyingKey', settings: Settings, build: () => T): T {
+  try {
+    return build();
+  } catch (error) {
+    throw new SettingsError(setting, `does not fit ${settings.algorithm}: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * Signs and verifies one probe at start-up: a key of the wrong type for the algorithm (an RSA key for
+ * ES256) or a verifying key that is not the signing key's pair is refused now, naming the setting,
+ * rather than failing every request later.
+ */
+function selfTest(settings: Settings, sign: (payload: Payload) => string, verify: (token: string) => unknown): void {
+  let probe: string;
+  try {
+    probe = sign({ probe: true });
+  } catch (error) {
+    throw new SettingsError('signingKey', `cannot sign with ${settings.algorithm}: ${(error as Error).message}`);
+  }
+  try {
+    verify(probe);
+  } catch {
+    throw new SettingsError('verifyingKey', `does not verify what signingKey signs with ${settings.algorithm}`);
+  }
 }
