@@ -18,6 +18,7 @@ export async function postgresNotifyBus(
   const logger = options.logger ?? console;
   const publisher = new PoolClass({ connectionString, max: 2, connectionTimeoutMillis: 2000 });
   publisher.on('error', () => {});
+  publisher.on('connect', (client) => client.on('error', () => {}));
   let listener: Client | undefined;
   let connecting: Client | undefined;
   let closed = false;

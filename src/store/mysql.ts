@@ -17,6 +17,8 @@ export async function openMysqlStore(uri: string) {
     connectTimeout: 3000,
     enableKeepAlive: true,
   });
+  // A connection lost while checked out must not crash the process: its next query fails instead.
+  pool.on('connection', (connection) => connection.on('error', () => {}));
   const db = new Kysely<Database>({ dialect: new MysqlDialect({ pool }) });
   return new SqlStore(db, 'mysql', (error) => (error as { errno?: number } | null)?.errno === 1062);
 }

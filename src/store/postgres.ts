@@ -34,6 +34,10 @@ export async function openPostgresStore(connectionString: string, options: { log
   const pool: Pool = new Pool(config);
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', (error) => (options.logger ?? console).error('revocable: PostgreSQL connection lost', error.message));
+  // A client checked out (inside a transaction, between two queries) when the server goes away emits
+  // 'error' with no pool listener attached: unheard, that would crash the process. The transaction's
+  // next query fails instead, and the request answers 503.
+  pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return new SqlStore(db, 'postgres', (error) => (error as { code?: string } | null)?.code === '23505');
 }

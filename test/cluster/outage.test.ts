@@ -32,6 +32,16 @@ describe.skipIf(!database)('database outage', () => {
     });
 
   it('answers 503 where the database is needed, serves access checks until the staleness bound, then recovers', async () => {
+    try {
+      await outageScenario();
+    } catch (error) {
+      // The server's own log says why, should it have died.
+      console.error(`server output:\n${server.output()}`);
+      throw error;
+    }
+  }, 60_000);
+
+  async function outageScenario() {
     const { createAuth } = await import('../../src/auth.ts');
     const admin = await createAuth({
       settings: { signingKey: 'cluster-test-signing-key-of-32-bytes!!' },
@@ -79,5 +89,32 @@ describe.skipIf(!database)('database outage', () => {
     expect((await post('/api/token/refresh/', { refresh })).status).toBe(200);
     const me = await fetch(`${server.url}/api/me/`, { headers: { authorization: `Bearer ${access}` } });
     expect(me.status).toBe(200);
+  }
+});
+
+describe.skipIf(!database)('a connection lost in the middle of a transaction', () => {
+  it('fails that transaction and leaves the process running', async () => {
+    const own = (await privatePostgres())!;
+    const { openStore } = await import('../../src/store/open.ts');
+    const { sql } = await import('kysely');
+    const { SqlStore } = await import('../../src/store/sql/sql-store.ts');
+    const store = await openStore(own.url, { logger: { error() {} } });
+    try {
+      await store.migrate();
+      const { db } = store as InstanceType<typeof SqlStore>;
+      const transaction = db.transaction().execute(async (trx) => {
+        await sql`select 1`.execute(trx);
+        // Checked out, between two queries, when the server goes away.
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        await sql`select 1`.execute(trx);
+      });
+      setTimeout(() => own.stop(), 200);
+      await expect(transaction).rejects.toThrow();
+      // Still here: an unheard 'error' event on the pg client would have ended the process.
+      expect(process.exitCode ?? 0).toBe(0);
+    } finally {
+      await store.close().catch(() => {});
+      own.destroy();
+    }
   }, 60_000);
 });
