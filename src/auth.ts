@@ -11,6 +11,8 @@ import {
 import type { RevocationBus } from './bus/bus.ts';
 import { openBus } from './bus/open.ts';
 import { type AuthEventListener, type AuthEventName, EventHub, MASKED_PASSWORD } from './events.ts';
+import { type Clients, createClients } from './oauth/clients.ts';
+import { type Introspection, introspect, revokeToken } from './oauth/tokens.ts';
 import { RevocationCache } from './revocation/cache.ts';
 import { createRevocationSync } from './revocation/sync.ts';
 import {
@@ -76,6 +78,12 @@ export interface Auth {
   readonly settings: Settings;
   readonly store: Store;
   readonly users: Users;
+  /** OAuth clients allowed to call introspection and revocation (`revocable clients add`). */
+  readonly clients: Clients;
+  /** RFC 7662: what an active token is, or `{active: false}` for anything invalid, expired or revoked. */
+  introspect(token: string): Promise<Introspection>;
+  /** RFC 7009: revokes a token of any type; invalid or unknown tokens are no error. */
+  revokeToken(token: string): Promise<void>;
   /** Listens to an event (docs/events.md); returns the function that stops listening. */
   on<K extends AuthEventName>(name: K, listener: AuthEventListener<K>): () => void;
   /** Mints a new session's refresh and access tokens for a user (Simple JWT's `RefreshToken.for_user`). */
@@ -257,6 +265,16 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     settings,
     store,
     users,
+    clients: createClients(store, clock),
+    async introspect(token) {
+      assertOpen();
+      if (!settings.failOpen && sync.isStale()) throw new StaleRevocationStateError();
+      return introspect(core, token);
+    },
+    revokeToken(token) {
+      assertOpen();
+      return revokeToken(core, token);
+    },
     on: (name, listener) => events.on(name, listener),
 
     issueTokens(user, context) {

@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { RevocableError } from '../errors.ts';
-import { createUser, deactivateUser, flushExpired, migrate, revokeUser } from './commands/admin.ts';
+import { addClient, createUser, deactivateUser, flushExpired, migrate, revokeUser } from './commands/admin.ts';
 import { serve } from './commands/serve.ts';
 import { CliError } from './context.ts';
 
@@ -49,6 +49,13 @@ program
   .command('deactivate-user <username>')
   .description('deactivate a user and revoke every token of the user')
   .action((username) => deactivateUser(username, print));
+
+program
+  .command('clients')
+  .description('OAuth clients of /oauth/introspect and /oauth/revoke')
+  .command('add <name>')
+  .description('register a client and print its id and secret (shown once)')
+  .action((name) => addClient(name, print));
 
 program
   .command('flush-expired')

@@ -3,6 +3,7 @@ import { RequestError, SessionNotFoundError } from '../errors.ts';
 import { type Principal, createAuthenticator } from './authenticate.ts';
 import { parseBody } from './body.ts';
 import { readCharFields } from './fields.ts';
+import { authenticateClient, noStore, oauthError, oauthParameter } from './oauth.ts';
 import { type HttpReply, errorReply } from './reply.ts';
 
 /** A request as every adapter hands it over. */
@@ -193,6 +194,35 @@ export function createRoutes(auth: Auth): Route[] {
         const fields = readCharFields(await body(), ['old_password', 'new_password']);
         await auth.changePassword(principal!.user.id, fields.old_password, fields.new_password);
         return ok({ detail: 'Password changed.' });
+      },
+    },
+    {
+      path: '/oauth/introspect',
+      method: 'POST',
+      name: 'Token Introspection',
+      authenticated: false,
+      async handle({ body, request }) {
+        const data = await body();
+        const refused = await authenticateClient(auth, request.headers, data);
+        if (refused) return refused;
+        const token = oauthParameter(data, 'token');
+        if (token === undefined) return oauthError(400, 'invalid_request', 'The "token" parameter is required.');
+        return noStore(ok(await auth.introspect(token)));
+      },
+    },
+    {
+      path: '/oauth/revoke',
+      method: 'POST',
+      name: 'Token Revocation',
+      authenticated: false,
+      async handle({ body, request }) {
+        const data = await body();
+        const refused = await authenticateClient(auth, request.headers, data);
+        if (refused) return refused;
+        const token = oauthParameter(data, 'token');
+        if (token === undefined) return oauthError(400, 'invalid_request', 'The "token" parameter is required.');
+        await auth.revokeToken(token);
+        return { status: 200 };
       },
     },
     {

@@ -98,3 +98,11 @@ export interface SessionSummary {
   userAgent: string | null;
   ip: string | null;
 }
+
+/** A client allowed to call introspection and revocation. The secret is kept only as a hash. */
+export interface ClientRecord {
+  clientId: string;
+  secretHash: string;
+  name: string;
+  createdAtMs: number;
+}

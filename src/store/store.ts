@@ -1,4 +1,5 @@
 import type {
+  ClientRecord,
   NewUser,
   OutstandingToken,
   RefreshOutcome,
@@ -86,6 +87,11 @@ export interface Store {
   findUserByUsername(username: string): Promise<UserRecord | undefined>;
   updateUser(id: number, patch: UserPatch): Promise<boolean>;
   deleteUser(id: number): Promise<boolean>;
+
+  createClient(client: ClientRecord): Promise<void>;
+  findClient(clientId: string): Promise<ClientRecord | undefined>;
+  /** Whether a refresh or sliding token is recorded and neither rotated nor blacklisted. */
+  isTokenLive(jti: string): Promise<boolean>;
 
   /**
    * Starts a session with its first refresh (or sliding) token; returns the generation the tokens carry.

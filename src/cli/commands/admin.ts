@@ -76,6 +76,19 @@ export async function deactivateUser(username: string, print: Print): Promise<vo
   }
 }
 
+/** `revocable clients add`: a client for introspection and revocation; its secret is shown once. */
+export async function addClient(name: string, print: Print): Promise<void> {
+  const { auth } = await openAuth({ createKey: false });
+  try {
+    const client = await auth.clients.create(name);
+    print(`client_id: ${client.clientId}`);
+    print(`client_secret: ${client.clientSecret}`);
+    print('(the secret is not stored and will not be shown again)');
+  } finally {
+    await auth.close();
+  }
+}
+
 /** `revocable flush-expired`: Simple JWT's `flushexpiredtokens`. */
 export async function flushExpired(print: Print): Promise<void> {
   const { auth } = await openAuth({ createKey: false });

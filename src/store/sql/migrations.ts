@@ -10,7 +10,7 @@ export type SqlDialectName = 'sqlite' | 'postgres' | 'mysql';
 export function migrationProvider(dialect: SqlDialectName): MigrationProvider {
   return {
     async getMigrations(): Promise<Record<string, Migration>> {
-      return { '0001_initial': initial(dialect) };
+      return { '0001_initial': initial(dialect), '0002_clients': clients(dialect) };
     },
   };
 }
@@ -97,6 +97,23 @@ function initial(dialect: SqlDialectName): Migration {
         .execute();
       await db.schema.createIndex('revocation_log_expires_idx').on('revocation_log').column('expires_at_ms').execute();
       await db.schema.createIndex('revocation_log_at_idx').on('revocation_log').column('at_ms').execute();
+    },
+  };
+}
+
+/** OAuth clients that may call introspection (RFC 7662) and revocation (RFC 7009). */
+function clients(dialect: SqlDialectName): Migration {
+  return {
+    // biome-ignore lint/suspicious/noExplicitAny: migrations run before the typed schema exists
+    async up(db: Kysely<any>) {
+      const { key, text } = await stringTypes(db, dialect);
+      await db.schema
+        .createTable('oauth_clients')
+        .addColumn('client_id', key, (col) => col.primaryKey())
+        .addColumn('secret_hash', text, (col) => col.notNull())
+        .addColumn('name', key, (col) => col.notNull())
+        .addColumn('created_at_ms', 'bigint', (col) => col.notNull())
+        .execute();
     },
   };
 }

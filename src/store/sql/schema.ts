@@ -8,6 +8,14 @@ export interface Database {
   blacklisted_tokens: BlacklistedTokensTable;
   user_revocations: UserRevocationsTable;
   revocation_log: RevocationLogTable;
+  oauth_clients: OauthClientsTable;
+}
+
+export interface OauthClientsTable {
+  client_id: string;
+  secret_hash: string;
+  name: string;
+  created_at_ms: number;
 }
 
 export interface UsersTable {

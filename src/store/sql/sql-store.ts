@@ -1,6 +1,7 @@
 import { type ExpressionBuilder, type Kysely, Migrator, type Transaction, sql } from 'kysely';
 import { UserExistsError } from '../../errors.ts';
 import type {
+  ClientRecord,
   NewUser,
   OutstandingToken,
   RefreshOutcome,
@@ -100,6 +101,34 @@ export class SqlStore implements Store {
   async deleteUser(id: number): Promise<boolean> {
     const result = await this.db.deleteFrom('users').where('id', '=', id).executeTakeFirst();
     return Number(result.numDeletedRows) > 0;
+  }
+
+  async createClient(client: ClientRecord): Promise<void> {
+    await this.db
+      .insertInto('oauth_clients')
+      .values({
+        client_id: client.clientId,
+        secret_hash: client.secretHash,
+        name: client.name,
+        created_at_ms: client.createdAtMs,
+      })
+      .execute();
+  }
+
+  async findClient(clientId: string): Promise<ClientRecord | undefined> {
+    const row = await this.db.selectFrom('oauth_clients').selectAll().where('client_id', '=', clientId).executeTakeFirst();
+    return row && { clientId: row.client_id, secretHash: row.secret_hash, name: row.name, createdAtMs: Number(row.created_at_ms) };
+  }
+
+  async isTokenLive(jti: string): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('outstanding_tokens as o')
+      .select('o.jti')
+      .where('o.jti', '=', jti)
+      .where('o.rotated_at_ms', 'is', null)
+      .where((eb) => eb.not(eb.exists(eb.selectFrom('blacklisted_tokens as b').select('b.jti').whereRef('b.jti', '=', 'o.jti'))))
+      .executeTakeFirst();
+    return row !== undefined;
   }
 
   async startSession(
