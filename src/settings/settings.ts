@@ -86,6 +86,10 @@ const schema = z.strictObject({
   sessionMaxLifetime: duration(true).nullable().default(null),
   recordUserAgent: z.boolean().default(true),
   recordIp: z.boolean().default(true),
+  accessTokenTyp: z
+    .string()
+    .regex(/^[\x21-\x7e]+$/, 'must be a media type such as "at+jwt"')
+    .default('JWT'),
   revocationPollInterval: duration(false).default(0.25),
   maxRevocationStaleness: duration(true).default(5),
   failOpen: z.boolean().default(false),

@@ -9,7 +9,10 @@ export type Payload = Record<string, unknown>;
 
 /** Signs payloads and decodes tokens with one pinned algorithm (Simple JWT's `TokenBackend`). */
 export interface TokenBackend {
-  sign(payload: Payload): string;
+  /** Signs; `typ` is the header's type (`JWT` unless the token is an access token under `accessTokenTyp`). */
+  sign(payload: Payload, typ?: string): string;
+  /** The header's `typ`, read without verifying (the signature is checked by `decode`). */
+  typOf(token: string): string | undefined;
   /** Throws {@link TokenError} `Token is invalid or expired` for anything that is not a valid token. */
   decode(token: string): Payload;
 }
@@ -25,14 +28,18 @@ const MAX_TOKEN_LENGTH = 8192;
 export function createTokenBackend(settings: Settings, clock: Clock): TokenBackend {
   const isHmac = settings.algorithm.startsWith('HS');
   const verifyingKey = isHmac ? settings.signingKey : settings.verifyingKey;
-  const sign = keyed('signingKey', settings, () =>
-    createSigner({
-      key: settings.signingKey,
-      algorithm: settings.algorithm,
-      ...(settings.audience !== undefined ? { aud: settings.audience } : {}),
-      ...(settings.issuer !== undefined ? { iss: settings.issuer } : {}),
-    }),
-  );
+  const signerFor = (typ: string) =>
+    keyed('signingKey', settings, () =>
+      createSigner({
+        key: settings.signingKey,
+        algorithm: settings.algorithm,
+        ...(typ !== 'JWT' ? { header: { alg: settings.algorithm, typ } } : {}),
+        ...(settings.audience !== undefined ? { aud: settings.audience } : {}),
+        ...(settings.issuer !== undefined ? { iss: settings.issuer } : {}),
+      }),
+    );
+  const sign = signerFor('JWT');
+  const signAccess = settings.accessTokenTyp === 'JWT' ? sign : signerFor(settings.accessTokenTyp);
   const verify = keyed(isHmac ? 'signingKey' : 'verifyingKey', settings, () =>
     createVerifier({
       key: verifyingKey,
@@ -49,7 +56,15 @@ export function createTokenBackend(settings: Settings, clock: Clock): TokenBacke
 
   selfTest(settings, sign, verify);
   return {
-    sign: (payload) => sign(payload),
+    sign: (payload, typ) => (typ !== undefined && typ === settings.accessTokenTyp ? signAccess(payload) : sign(payload)),
+    typOf(token) {
+      try {
+        const header = JSON.parse(Buffer.from(token.slice(0, token.indexOf('.')), 'base64url').toString('utf8'));
+        return typeof header?.typ === 'string' ? header.typ : undefined;
+      } catch {
+        return undefined;
+      }
+    },
     decode(token) {
       if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) throw invalid();
       let payload: Payload;

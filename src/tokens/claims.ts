@@ -42,6 +42,11 @@ export function validateToken(
   if (expectedType !== undefined) {
     if (type === undefined) throw new TokenError(TokenMessages.noType);
     if (type !== expectedType) throw new TokenError(TokenMessages.wrongType);
+    // Explicit typing (RFC 9068 §4, RFC 8725 §3.11): an access token carries `accessTokenTyp` in its
+    // header, and no other token does, so none can pass for another by its claims alone.
+    if (settings.accessTokenTyp !== 'JWT' && !sameTyp(backend.typOf(token), settings.accessTokenTyp, expectedType === 'access')) {
+      throw new TokenError(TokenMessages.wrongType);
+    }
   }
   const rawUserId = payload[settings.userIdClaim];
   const userId = typeof rawUserId === 'number' || typeof rawUserId === 'string' ? rawUserId : undefined;
@@ -61,4 +66,10 @@ export function validateToken(
     issuedAtMs: typeof iat === 'number' ? iat * 1000 : 0,
     expiresAtMs: (exp as number) * 1000,
   };
+}
+
+/** Whether a header `typ` is (or, for `is` false, is not) `wanted`; `application/` prefixes and case aside. */
+function sameTyp(actual: string | undefined, wanted: string, is: boolean): boolean {
+  const normal = (typ: string | undefined) => (typ ?? '').toLowerCase().replace(/^application\//, '');
+  return (normal(actual) === normal(wanted)) === is;
 }

@@ -55,5 +55,6 @@ export function mintToken(backend: TokenBackend, settings: Settings, request: Mi
   if (request.extra) {
     for (const [claim, value] of Object.entries(request.extra)) if (!(claim in payload)) payload[claim] = value;
   }
-  return { token: backend.sign(payload), jti, issuedAtMs: request.nowMs, expiresAtMs: exp * 1000 };
+  const typ = request.type === 'access' ? settings.accessTokenTyp : 'JWT';
+  return { token: backend.sign(payload, typ), jti, issuedAtMs: request.nowMs, expiresAtMs: exp * 1000 };
 }
