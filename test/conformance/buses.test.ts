@@ -56,7 +56,7 @@ for (const bus of buses) {
       for (const [instance, list] of received) await instance.start((arrived) => list.push(...arrived), () => {});
       const sent = entries(300, channel);
       await a.publish(sent);
-      expect(await eventually(() => [a, b, c].every((instance) => received.get(instance)!.length === sent.length))).toBe(true);
+      expect(await eventually(() => [a, b, c].every((instance) => received.get(instance)!.length === sent.length), 15_000)).toBe(true);
       expect(received.get(b)).toEqual(sent);
       expect(received.get(c)).toEqual(sent);
       expect(received.get(a)).toEqual(sent);
