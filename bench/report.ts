@@ -14,6 +14,7 @@ import {
 } from './report-servers.ts';
 import type { RevokeAllResult } from './revoke-all.ts';
 import { count, max, median, min, ms, opsPerSecond, percentile, ratio, table } from './stats.ts';
+import type { VerifyEddsaResult } from './verify-eddsa.ts';
 import type { VerifyResult } from './verify.ts';
 
 /** A benchmark's figures, or why it could not be measured (the others are still reported). */
@@ -24,6 +25,7 @@ export interface BenchResults {
   durationS: number;
   revokeAll: Outcome<RevokeAllResult[]>;
   verify: Outcome<VerifyResult>;
+  verifyEddsa: Outcome<VerifyEddsaResult>;
   refresh: Outcome<RefreshBenchResult>;
   concurrentChains: number;
   /** PostgreSQL and Redis, as probed at the start of the run. */
@@ -53,6 +55,7 @@ export function renderReport(results: BenchResults): string {
     machineSection(results),
     results.revokeAll.ok ? revokeAllSection(results.revokeAll.value) : failed(REVOKE_ALL_TITLE, results.revokeAll.error),
     results.verify.ok ? verifySection(results.verify.value) : failed(VERIFY_TITLE, results.verify.error),
+    results.verifyEddsa.ok ? eddsaSection(results.verifyEddsa.value) : failed(EDDSA_TITLE, results.verifyEddsa.error),
     results.refresh.ok ? refreshSection(results.refresh.value, results.concurrentChains) : failed(REFRESH_TITLE, results.refresh.error),
     results.propagation.ok
       ? propagationSection(results.propagation.value, results.servers)
@@ -65,6 +68,30 @@ export function renderReport(results: BenchResults): string {
 const REVOKE_ALL_TITLE = '## 1. Revoke-all latency';
 const VERIFY_TITLE = '## 2. `verifyAccess` throughput';
 const REFRESH_TITLE = '## 3. Refresh with rotation, and login';
+const EDDSA_TITLE = '### 2b. With an asymmetric key: EdDSA (Ed25519)';
+
+function eddsaSection(v: VerifyEddsaResult): string {
+  const row = (t: VerifyEddsaResult['raw'], vsRaw: string) => [
+    t.name,
+    opsPerSecond(t.median),
+    `${opsPerSecond(min(t.rounds))} – ${opsPerSecond(max(t.rounds))}`,
+    `${(1e6 / t.median).toFixed(2)} µs`,
+    vsRaw,
+  ];
+  return [
+    EDDSA_TITLE,
+    '',
+    'What a resource server verifying with a public key pays: one EdDSA access token (a fresh Ed25519 key',
+    'pair), `auth.verifyAccess` with its revocation check against a bare `node:crypto` Ed25519 check of the',
+    `same token (split, \`crypto.verify\`, \`JSON.parse\`, \`exp\`). ${v.rounds} interleaved rounds of ${v.sliceMs} ms.`,
+    '',
+    table(
+      ['contender', 'ops/s (median)', 'range over rounds', 'per op', 'vs raw'],
+      [row(v.verifyAccess, `**${ratio(v.verifyOverRaw)}**`), row(v.raw, ratio(1))],
+    ),
+    '',
+  ].join('\n');
+}
 
 function howToRun(): string {
   return [

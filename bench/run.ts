@@ -7,6 +7,7 @@ import { benchRefreshBackends } from './refresh-backends.ts';
 import { type Outcome, renderReport } from './report.ts';
 import { REVOKE_ALL_PLANS, type RevokeAllResult, benchRevokeAll } from './revoke-all.ts';
 import { type Probe, probePostgres, probeRedis } from './servers.ts';
+import { benchVerifyEddsa } from './verify-eddsa.ts';
 import { benchVerify } from './verify.ts';
 
 const REPORT = new URL('../docs/BENCHMARKS.md', import.meta.url);
@@ -37,6 +38,7 @@ log(describe('Redis', servers.redis));
 
 // The throughput comparison first, while nothing else has run: it is the most sensitive to noise.
 const verify = await attempt('verifyAccess throughput', () => benchVerify(log));
+const verifyEddsa = await attempt('verifyAccess throughput, EdDSA', () => benchVerifyEddsa(log));
 const revokeAll = await attempt('revoke-all latency (SQLite file)', async () => {
   const results: RevokeAllResult[] = [];
   for (const plan of REVOKE_ALL_PLANS) results.push(await benchRevokeAll(plan, log));
@@ -58,6 +60,7 @@ const report = renderReport({
   durationS,
   revokeAll,
   verify,
+  verifyEddsa,
   refresh,
   concurrentChains: CONCURRENT_CHAINS,
   servers,
