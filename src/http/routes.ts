@@ -3,6 +3,7 @@ import { RequestError, SessionNotFoundError } from '../errors.ts';
 import { type Principal, createAuthenticator } from './authenticate.ts';
 import { parseBody } from './body.ts';
 import { readCharFields } from './fields.ts';
+import { jwks } from '../tokens/jwks.ts';
 import { authenticateClient, noStore, oauthError, oauthParameter } from './oauth.ts';
 import { type HttpReply, errorReply } from './reply.ts';
 
@@ -223,6 +224,15 @@ export function createRoutes(auth: Auth): Route[] {
         if (token === undefined) return oauthError(400, 'invalid_request', 'The "token" parameter is required.');
         await auth.revokeToken(token);
         return { status: 200 };
+      },
+    },
+    {
+      path: '/.well-known/jwks.json',
+      method: 'GET',
+      name: 'JSON Web Key Set',
+      authenticated: false,
+      async handle() {
+        return { status: 200, body: jwks(settings), headers: { 'cache-control': 'public, max-age=300' } };
       },
     },
     {

@@ -3,6 +3,7 @@ import type { Clock } from '../clock.ts';
 import { TokenError, TokenMessages } from '../errors.ts';
 import type { Settings } from '../settings/settings.ts';
 import { SettingsError } from '../errors.ts';
+import { publicJwk } from './jwks.ts';
 
 /** The decoded payload of a token whose signature, algorithm, audience, issuer and times are valid. */
 export type Payload = Record<string, unknown>;
@@ -28,11 +29,14 @@ const MAX_TOKEN_LENGTH = 8192;
 export function createTokenBackend(settings: Settings, clock: Clock): TokenBackend {
   const isHmac = settings.algorithm.startsWith('HS');
   const verifyingKey = isHmac ? settings.signingKey : settings.verifyingKey;
+  // Asymmetric tokens name their key (RFC 7638 thumbprint); HMAC ones keep Simple JWT's bare header.
+  const kid = isHmac ? undefined : keyed('verifyingKey', settings, () => publicJwk(settings)?.kid);
   const signerFor = (typ: string) =>
     keyed('signingKey', settings, () =>
       createSigner({
         key: settings.signingKey,
         algorithm: settings.algorithm,
+        ...(kid !== undefined ? { kid } : {}),
         ...(typ !== 'JWT' ? { header: { alg: settings.algorithm, typ } } : {}),
         ...(settings.audience !== undefined ? { aud: settings.audience } : {}),
         ...(settings.issuer !== undefined ? { iss: settings.issuer } : {}),
