@@ -71,13 +71,7 @@ const REFRESH_TITLE = '## 3. Refresh with rotation, and login';
 const EDDSA_TITLE = '### 2b. With an asymmetric key: EdDSA (Ed25519)';
 
 function eddsaSection(v: VerifyEddsaResult): string {
-  const row = (t: VerifyEddsaResult['raw'], vsRaw: string) => [
-    t.name,
-    opsPerSecond(t.median),
-    `${opsPerSecond(min(t.rounds))} – ${opsPerSecond(max(t.rounds))}`,
-    `${(1e6 / t.median).toFixed(2)} µs`,
-    vsRaw,
-  ];
+  const row = throughputRow;
   return [
     EDDSA_TITLE,
     '',
@@ -193,14 +187,19 @@ function revokeAllSection(results: RevokeAllResult[]): string {
   ].join('\n');
 }
 
-function verifySection(v: VerifyResult): string {
-  const row = (t: VerifyResult['raw'], vsRaw: string) => [
+/** One contender of a throughput comparison, as a table row. */
+function throughputRow(t: VerifyResult['raw'], vsRaw: string): string[] {
+  return [
     t.name,
     opsPerSecond(t.median),
     `${opsPerSecond(min(t.rounds))} – ${opsPerSecond(max(t.rounds))}`,
     `${(1e6 / t.median).toFixed(2)} µs`,
     vsRaw,
   ];
+}
+
+function verifySection(v: VerifyResult): string {
+  const row = throughputRow;
   return [
     VERIFY_TITLE,
     '',

@@ -57,3 +57,19 @@ function safeDecode(value: string): string | undefined {
     return undefined;
   }
 }
+
+/**
+ * The common start of introspection and revocation: an authenticated client (401 `invalid_client`)
+ * and a `token` parameter (400 `invalid_request`). Answers the token, or the error reply.
+ */
+export async function oauthTokenRequest(
+  auth: Auth,
+  request: { headers: Record<string, string | string[] | undefined> },
+  data: unknown,
+): Promise<{ token: string } | HttpReply> {
+  const refused = await authenticateClient(auth, request.headers, data);
+  if (refused) return refused;
+  const token = oauthParameter(data, 'token');
+  if (token === undefined) return oauthError(400, 'invalid_request', 'The "token" parameter is required.');
+  return { token };
+}

@@ -4,7 +4,7 @@ import { type Principal, createAuthenticator } from './authenticate.ts';
 import { parseBody } from './body.ts';
 import { readCharFields } from './fields.ts';
 import { jwks } from '../tokens/jwks.ts';
-import { authenticateClient, noStore, oauthError, oauthParameter } from './oauth.ts';
+import { noStore, oauthTokenRequest } from './oauth.ts';
 import { type HttpReply, errorReply } from './reply.ts';
 
 /** A request as every adapter hands it over. */
@@ -203,12 +203,8 @@ export function createRoutes(auth: Auth): Route[] {
       name: 'Token Introspection',
       authenticated: false,
       async handle({ body, request }) {
-        const data = await body();
-        const refused = await authenticateClient(auth, request.headers, data);
-        if (refused) return refused;
-        const token = oauthParameter(data, 'token');
-        if (token === undefined) return oauthError(400, 'invalid_request', 'The "token" parameter is required.');
-        return noStore(ok(await auth.introspect(token)));
+        const presented = await oauthTokenRequest(auth, request, await body());
+        return 'status' in presented ? presented : noStore(ok(await auth.introspect(presented.token)));
       },
     },
     {
@@ -217,12 +213,9 @@ export function createRoutes(auth: Auth): Route[] {
       name: 'Token Revocation',
       authenticated: false,
       async handle({ body, request }) {
-        const data = await body();
-        const refused = await authenticateClient(auth, request.headers, data);
-        if (refused) return refused;
-        const token = oauthParameter(data, 'token');
-        if (token === undefined) return oauthError(400, 'invalid_request', 'The "token" parameter is required.');
-        await auth.revokeToken(token);
+        const presented = await oauthTokenRequest(auth, request, await body());
+        if ('status' in presented) return presented;
+        await auth.revokeToken(presented.token);
         return { status: 200 };
       },
     },

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Auth } from '../../src/auth.ts';
 import { TokenRevokedError } from '../../src/errors.ts';
 import type { OutstandingToken, RefreshOutcome } from '../../src/store/records.ts';
+import { outstandingRow } from '../../src/store/sql/rows.ts';
 import { SqlStore } from '../../src/store/sql/sql-store.ts';
 import type { NewSession, RefreshRequest, Store } from '../../src/store/store.ts';
 import type { TestDatabase, TestDatabaseKind } from '../support/databases.ts';
@@ -154,19 +155,7 @@ export async function seedTokens(store: Store, tokens: OutstandingToken[]): Prom
   for (let start = 0; start < tokens.length; start += 500) {
     await store.db
       .insertInto('outstanding_tokens')
-      .values(
-        tokens.slice(start, start + 500).map((token) => ({
-          jti: token.jti,
-          user_id: token.userId,
-          session_id: token.sessionId,
-          token_type: token.tokenType,
-          generation: token.generation,
-          issued_at_ms: token.issuedAtMs,
-          expires_at_ms: token.expiresAtMs,
-          rotated_at_ms: null,
-          replaced_by: null,
-        })),
-      )
+      .values(tokens.slice(start, start + 500).map(outstandingRow))
       .execute();
   }
 }

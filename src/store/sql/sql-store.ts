@@ -1,4 +1,4 @@
-import { type ExpressionBuilder, type Kysely, Migrator, type Transaction, sql } from 'kysely';
+import { Migrator, type Kysely, sql } from 'kysely';
 import { UserExistsError } from '../../errors.ts';
 import type {
   ClientRecord,
@@ -13,12 +13,19 @@ import type {
 } from '../records.ts';
 import type { FlushCounts, LoginGuard, NewSession, RefreshRequest, Store, UserChange } from '../store.ts';
 import { type SqlDialectName, migrationProvider } from './migrations.ts';
-import type { Updateable, Selectable } from 'kysely';
-import type { Database, RevocationLogTable, SessionsTable } from './schema.ts';
-
-type Db = Kysely<Database> | Transaction<Database>;
-
-type LogRow = Omit<RevocationLogTable, 'seq'>;
+import { useRefreshTokenIn } from './refresh.ts';
+import { toEntry, toSession, toUser } from './rows.ts';
+import type { Database } from './schema.ts';
+import {
+  appendLog,
+  insertBlacklisted,
+  insertOutstanding,
+  markSessionsRevoked,
+  readGeneration,
+  revokeSessionIn,
+  stillRelevant,
+  updateUserIn,
+} from './statements.ts';
 
 /** The {@link Store} over any Kysely dialect; one class, every SQL database. */
 export class SqlStore implements Store {
@@ -172,109 +179,8 @@ export class SqlStore implements Store {
     return readGeneration(this.db, userId);
   }
 
-  async useRefreshToken(request: RefreshRequest): Promise<RefreshOutcome> {
-    return this.transaction().execute(async (trx): Promise<RefreshOutcome> => {
-      let row = await trx
-        .selectFrom('outstanding_tokens')
-        .select(['user_id', 'session_id', 'generation', 'rotated_at_ms', 'replaced_by', 'expires_at_ms'])
-        .where('jti', '=', request.jti)
-        .executeTakeFirst();
-      const generation = await readGeneration(trx, request.userId);
-      if (!row) {
-        if (!request.acceptUntracked) return { status: 'untracked' };
-        row = await adoptUntracked(trx, this.dialect, request, generation);
-      }
-      if (row.user_id !== request.userId) return { status: 'untracked' };
-
-      const session = await trx.selectFrom('sessions').selectAll().where('id', '=', row.session_id).executeTakeFirst();
-      if (!session || session.revoked_at_ms !== null) return { status: 'revoked' };
-      if ((request.generation ?? row.generation) < generation) return { status: 'revoked' };
-      const sessionEndsAtMs =
-        request.sessionMaxLifetimeMs == null ? null : Number(session.created_at_ms) + request.sessionMaxLifetimeMs;
-      if (sessionEndsAtMs !== null && request.nowMs >= sessionEndsAtMs) return { status: 'expired' };
-      if (row.rotated_at_ms !== null) return this.reused(trx, request, row);
-      const blacklisted = await trx
-        .selectFrom('blacklisted_tokens')
-        .select('jti')
-        .where('jti', '=', request.jti)
-        .executeTakeFirst();
-      if (blacklisted) return { status: 'revoked' };
-
-      const revocations: RevocationEntry[] = [];
-      let nextExpiresAtMs: number | null = null;
-      if (request.rotate) {
-        nextExpiresAtMs = Math.min(request.rotate.next.expiresAtMs, sessionEndsAtMs ?? Number.POSITIVE_INFINITY);
-        // The conditional write that makes rotation single-use on every database.
-        const consumed = await trx
-          .updateTable('outstanding_tokens')
-          .set({ rotated_at_ms: request.nowMs, replaced_by: request.rotate.next.jti })
-          .where('jti', '=', request.jti)
-          .where('rotated_at_ms', 'is', null)
-          .executeTakeFirst();
-        if (Number(consumed.numUpdatedRows) !== 1) {
-          const winner = await trx
-            .selectFrom('outstanding_tokens')
-            .select(['session_id', 'rotated_at_ms', 'replaced_by'])
-            .where('jti', '=', request.jti)
-            .executeTakeFirstOrThrow();
-          return this.reused(trx, request, winner);
-        }
-        if (request.rotate.blacklistOld) {
-          await insertBlacklisted(trx, this.dialect, request.jti, row.user_id, row.expires_at_ms, 'rotated', request.nowMs);
-        }
-        revocations.push(
-          await this.appendLog(trx, {
-            kind: 'token',
-            subject: request.jti,
-            user_id: row.user_id,
-            generation: null,
-            at_ms: request.nowMs,
-            expires_at_ms: row.expires_at_ms,
-          }),
-        );
-        await insertOutstanding(trx, { ...request.rotate.next, expiresAtMs: nextExpiresAtMs, generation });
-      }
-
-      const expiresAtMs = Math.max(Number(session.expires_at_ms), nextExpiresAtMs ?? 0, request.mintsUntilMs);
-      await trx
-        .updateTable('sessions')
-        .set({ last_used_at_ms: request.nowMs, expires_at_ms: expiresAtMs })
-        .where('id', '=', session.id)
-        .execute();
-      return {
-        status: 'ok',
-        generation,
-        session: toSession({ ...session, last_used_at_ms: request.nowMs, expires_at_ms: expiresAtMs }),
-        sessionEndsAtMs,
-        nextExpiresAtMs,
-        revocations,
-      };
-    });
-  }
-
-  /**
-   * A rotated token came back. Within the grace window, the immediate predecessor of the live token is
-   * an honest retry and is only refused; anything else revokes the session, in this transaction.
-   */
-  private async reused(
-    trx: Transaction<Database>,
-    request: RefreshRequest,
-    row: { session_id: string; rotated_at_ms: number | null; replaced_by: string | null },
-  ): Promise<RefreshOutcome> {
-    const { graceMs, horizonMs } = request.reuse;
-    if (graceMs > 0 && row.rotated_at_ms !== null && request.nowMs - Number(row.rotated_at_ms) <= graceMs && row.replaced_by) {
-      const successor = await trx
-        .selectFrom('outstanding_tokens')
-        .select('rotated_at_ms')
-        .where('jti', '=', row.replaced_by)
-        .executeTakeFirst();
-      if (successor && successor.rotated_at_ms === null) {
-        return { status: 'reused', sessionId: row.session_id, sessionRevoked: false, revocations: [] };
-      }
-    }
-    const entry = await this.revokeSessionIn(trx, row.session_id, 'refresh_reuse', request.nowMs, horizonMs);
-    if (!entry) return { status: 'revoked' };
-    return { status: 'reused', sessionId: row.session_id, sessionRevoked: true, revocations: [entry] };
+  useRefreshToken(request: RefreshRequest): Promise<RefreshOutcome> {
+    return this.transaction().execute((trx) => useRefreshTokenIn(trx, this.dialect, request));
   }
 
   async findSession(id: string): Promise<SessionRecord | undefined> {
@@ -322,7 +228,7 @@ export class SqlStore implements Store {
       const entries: RevocationEntry[] = [];
       // A user has a handful of sessions; each needs its own log entry for the cache.
       for (const { id } of others) {
-        const entry = await this.revokeSessionIn(trx, id, reason, nowMs, horizonMs);
+        const entry = await revokeSessionIn(trx, this.dialect, id, reason, nowMs, horizonMs);
         if (entry) entries.push(entry);
       }
       return entries;
@@ -340,7 +246,7 @@ export class SqlStore implements Store {
       const inserted = await insertBlacklisted(trx, this.dialect, token.jti, token.userId, token.expiresAtMs, reason, nowMs);
       if (inserted) {
         entries.push(
-          await this.appendLog(trx, {
+          await appendLog(trx, this.dialect, {
             kind: 'token',
             subject: token.jti,
             user_id: token.userId,
@@ -351,7 +257,7 @@ export class SqlStore implements Store {
         );
       }
       if (token.sessionId !== undefined) {
-        const entry = await this.revokeSessionIn(trx, token.sessionId, reason, nowMs, horizonMs);
+        const entry = await revokeSessionIn(trx, this.dialect, token.sessionId, reason, nowMs, horizonMs);
         if (entry) entries.push(entry);
       }
       return entries;
@@ -359,35 +265,8 @@ export class SqlStore implements Store {
   }
 
   revokeSession(sessionId: string, reason: string, nowMs: number, horizonMs: number) {
-    return this.transaction().execute((trx) => this.revokeSessionIn(trx, sessionId, reason, nowMs, horizonMs));
+    return this.transaction().execute((trx) => revokeSessionIn(trx, this.dialect, sessionId, reason, nowMs, horizonMs));
   }
-
-  private async revokeSessionIn(
-    trx: Transaction<Database>,
-    sessionId: string,
-    reason: string,
-    nowMs: number,
-    horizonMs: number,
-  ): Promise<RevocationEntry | undefined> {
-    // The conditional write decides: of concurrent revocations of one session, one logs it.
-    const revoked = await trx
-      .updateTable('sessions')
-      .set({ revoked_at_ms: nowMs, revoked_reason: reason })
-      .where('id', '=', sessionId)
-      .where('revoked_at_ms', 'is', null)
-      .executeTakeFirst();
-    if (Number(revoked.numUpdatedRows) !== 1) return undefined;
-    const session = await trx.selectFrom('sessions').select('user_id').where('id', '=', sessionId).executeTakeFirstOrThrow();
-    return this.appendLog(trx, {
-      kind: 'session',
-      subject: sessionId,
-      user_id: session.user_id,
-      generation: null,
-      at_ms: nowMs,
-      expires_at_ms: nowMs + horizonMs,
-    });
-  }
-
 
   async revokeUser(
     userId: string,
@@ -410,7 +289,7 @@ export class SqlStore implements Store {
         await insert.onConflict((conflict) => conflict.column('user_id').doUpdateSet(raise)).execute();
       }
       const generation = await readGeneration(trx, userId);
-      const entry = await this.appendLog(trx, {
+      const entry = await appendLog(trx, this.dialect, {
         kind: 'user',
         subject: userId,
         user_id: userId,
@@ -508,211 +387,5 @@ export class SqlStore implements Store {
     });
   }
 
-  private async appendLog(trx: Transaction<Database>, row: LogRow): Promise<RevocationEntry> {
-    let seq: number;
-    if (this.dialect === 'postgres') {
-      const inserted = await trx.insertInto('revocation_log').values(row).returning('seq').executeTakeFirstOrThrow();
-      seq = Number(inserted.seq);
-    } else {
-      const inserted = await trx.insertInto('revocation_log').values(row).executeTakeFirstOrThrow();
-      seq = Number(inserted.insertId);
-    }
-    return toEntry({ ...row, seq });
-  }
-}
 
-/** A step of revoked-session marking: revoked rows leave the (user_id, revoked_at_ms) index range. */
-async function markSessionsRevoked(
-  trx: Transaction<Database>,
-  dialect: SqlDialectName,
-  userId: string,
-  generation: number,
-  reason: string,
-  nowMs: number,
-  limit: number,
-) {
-  const update = trx.updateTable('sessions').set({ revoked_at_ms: nowMs, revoked_reason: reason });
-  // MySQL has UPDATE … LIMIT but no LIMIT in an IN subquery; the others the other way round.
-  const result = await (dialect === 'mysql'
-    ? update.where('user_id', '=', userId).where('revoked_at_ms', 'is', null).where('generation', '<', generation).limit(limit)
-    : update.where('id', 'in', (eb) =>
-        eb
-          .selectFrom('sessions')
-          .select('id')
-          .where('user_id', '=', userId)
-          .where('revoked_at_ms', 'is', null)
-          .where('generation', '<', generation)
-          .limit(limit),
-      )
-  ).executeTakeFirst();
-  const marked = Number(result.numUpdatedRows);
-  if (marked >= limit) return { marked: 0, afterJti: null, done: false };
-  await trx
-    .updateTable('user_revocations')
-    .set({ marked_generation: generation })
-    .where('user_id', '=', userId)
-    .where('marked_generation', '<', generation)
-    .execute();
-  return { marked: 0, afterJti: null, done: true };
-}
-
-/** A log entry that can still match a live token: see `Store.loadRevocations`. */
-function stillRelevant(nowMs: number, horizonMs: number) {
-  return (eb: ExpressionBuilder<Database, 'revocation_log'>) =>
-    eb.or([
-      eb('expires_at_ms', '>', nowMs),
-      eb.and([eb('kind', '!=', 'token'), eb('at_ms', '>', nowMs - horizonMs)]),
-    ]);
-}
-
-async function updateUserIn(db: Db, id: number, patch: UserPatch): Promise<boolean> {
-  const values: Updateable<Database['users']> = {};
-  if (patch.password !== undefined) values.password = patch.password;
-  if (patch.isActive !== undefined) values.is_active = patch.isActive ? 1 : 0;
-  if (patch.isStaff !== undefined) values.is_staff = patch.isStaff ? 1 : 0;
-  if (patch.lastLoginMs !== undefined) values.last_login_ms = patch.lastLoginMs;
-  const result = await db.updateTable('users').set(values).where('id', '=', id).executeTakeFirst();
-  return Number(result.numUpdatedRows) > 0;
-}
-
-async function readGeneration(db: Db, userId: string): Promise<number> {
-  const row = await db
-    .selectFrom('user_revocations')
-    .select('generation')
-    .where('user_id', '=', userId)
-    .executeTakeFirst();
-  return row ? Number(row.generation) : 0;
-}
-
-async function insertOutstanding(db: Db, token: OutstandingToken): Promise<void> {
-  await db
-    .insertInto('outstanding_tokens')
-    .values({
-      jti: token.jti,
-      user_id: token.userId,
-      session_id: token.sessionId,
-      token_type: token.tokenType,
-      generation: token.generation,
-      issued_at_ms: token.issuedAtMs,
-      expires_at_ms: token.expiresAtMs,
-      rotated_at_ms: null,
-      replaced_by: null,
-    })
-    .execute();
-}
-
-/** Returns whether a row was written (false when the token was already blacklisted). */
-async function insertBlacklisted(
-  db: Db,
-  dialect: SqlDialectName,
-  jti: string,
-  userId: string,
-  expiresAtMs: number,
-  reason: string,
-  nowMs: number,
-): Promise<boolean> {
-  const insert = db
-    .insertInto('blacklisted_tokens')
-    .values({ jti, user_id: userId, expires_at_ms: expiresAtMs, blacklisted_at_ms: nowMs, reason });
-  const result = await (dialect === 'mysql' ? insert.ignore() : insert.onConflict((conflict) => conflict.column('jti').doNothing())).executeTakeFirst();
-  return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
-}
-
-/**
- * A validly signed refresh token minted elsewhere (Simple JWT): give it a session of its own, keyed by
- * its jti. Without a generation claim it belongs to the current generation only if it was issued after
- * the user's last revoke-all, in a later whole second (fail closed, as the cache does).
- */
-async function adoptUntracked(
-  trx: Transaction<Database>,
-  dialect: SqlDialectName,
-  request: RefreshRequest,
-  generation: number,
-) {
-  const revokedAt = await trx
-    .selectFrom('user_revocations')
-    .select('revoked_at_ms')
-    .where('user_id', '=', request.userId)
-    .executeTakeFirst();
-  const issuedAfterRevokeAll =
-    !revokedAt || Math.floor(request.issuedAtMs / 1000) > Math.floor(Number(revokedAt.revoked_at_ms) / 1000);
-  const tokenGeneration = request.generation ?? (issuedAfterRevokeAll ? generation : generation - 1);
-  // Two first presentations of one token may race: insert-or-ignore, then both read the one row.
-  const session = trx.insertInto('sessions').values({
-    id: request.sessionId,
-    user_id: request.userId,
-    generation: tokenGeneration,
-    created_at_ms: request.issuedAtMs,
-    last_used_at_ms: request.nowMs,
-    expires_at_ms: request.expiresAtMs,
-    user_agent: null,
-    ip: null,
-    revoked_at_ms: null,
-    revoked_reason: null,
-  });
-  await (dialect === 'mysql' ? session.ignore() : session.onConflict((conflict) => conflict.column('id').doNothing())).execute();
-  const token = trx.insertInto('outstanding_tokens').values({
-    jti: request.jti,
-    user_id: request.userId,
-    session_id: request.sessionId,
-    token_type: 'refresh',
-    generation: tokenGeneration,
-    issued_at_ms: request.issuedAtMs,
-    expires_at_ms: request.expiresAtMs,
-    rotated_at_ms: null,
-    replaced_by: null,
-  });
-  await (dialect === 'mysql' ? token.ignore() : token.onConflict((conflict) => conflict.column('jti').doNothing())).execute();
-  return trx
-    .selectFrom('outstanding_tokens')
-    .select(['user_id', 'session_id', 'generation', 'rotated_at_ms', 'replaced_by', 'expires_at_ms'])
-    .where('jti', '=', request.jti)
-    .executeTakeFirstOrThrow();
-}
-
-function toUser(row: {
-  id: number;
-  username: string;
-  password: string;
-  is_active: number;
-  is_staff: number;
-  last_login_ms: number | null;
-  date_joined_ms: number;
-}): UserRecord {
-  return {
-    id: Number(row.id),
-    username: row.username,
-    password: row.password,
-    isActive: Boolean(Number(row.is_active)),
-    isStaff: Boolean(Number(row.is_staff)),
-    lastLoginMs: row.last_login_ms === null ? null : Number(row.last_login_ms),
-    dateJoinedMs: Number(row.date_joined_ms),
-  };
-}
-
-function toSession(row: SessionsTable): SessionRecord {
-  return {
-    id: row.id,
-    userId: row.user_id,
-    generation: Number(row.generation),
-    createdAtMs: Number(row.created_at_ms),
-    lastUsedAtMs: Number(row.last_used_at_ms),
-    expiresAtMs: Number(row.expires_at_ms),
-    userAgent: row.user_agent,
-    ip: row.ip,
-    revokedAtMs: row.revoked_at_ms === null ? null : Number(row.revoked_at_ms),
-    revokedReason: row.revoked_reason,
-  };
-}
-
-function toEntry(row: Selectable<RevocationLogTable>): RevocationEntry {
-  const base = {
-    seq: Number(row.seq),
-    subject: row.subject,
-    userId: row.user_id,
-    atMs: Number(row.at_ms),
-    expiresAtMs: Number(row.expires_at_ms),
-  };
-  if (row.kind === 'user') return { ...base, kind: 'user', generation: Number(row.generation) };
-  return { ...base, kind: row.kind };
 }

@@ -1,0 +1,67 @@
+import type { Selectable } from 'kysely';
+import type { OutstandingToken, RevocationEntry, SessionRecord, UserRecord } from '../records.ts';
+import type { OutstandingTokensTable, RevocationLogTable, SessionsTable } from './schema.ts';
+
+/** Rows ⇄ records: the one place that knows the column names and turns bigint/0-1 columns into numbers and booleans. */
+
+export function toUser(row: {
+  id: number;
+  username: string;
+  password: string;
+  is_active: number;
+  is_staff: number;
+  last_login_ms: number | null;
+  date_joined_ms: number;
+}): UserRecord {
+  return {
+    id: Number(row.id),
+    username: row.username,
+    password: row.password,
+    isActive: Boolean(Number(row.is_active)),
+    isStaff: Boolean(Number(row.is_staff)),
+    lastLoginMs: row.last_login_ms === null ? null : Number(row.last_login_ms),
+    dateJoinedMs: Number(row.date_joined_ms),
+  };
+}
+
+export function toSession(row: SessionsTable): SessionRecord {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    generation: Number(row.generation),
+    createdAtMs: Number(row.created_at_ms),
+    lastUsedAtMs: Number(row.last_used_at_ms),
+    expiresAtMs: Number(row.expires_at_ms),
+    userAgent: row.user_agent,
+    ip: row.ip,
+    revokedAtMs: row.revoked_at_ms === null ? null : Number(row.revoked_at_ms),
+    revokedReason: row.revoked_reason,
+  };
+}
+
+export function toEntry(row: Selectable<RevocationLogTable>): RevocationEntry {
+  const base = {
+    seq: Number(row.seq),
+    subject: row.subject,
+    userId: row.user_id,
+    atMs: Number(row.at_ms),
+    expiresAtMs: Number(row.expires_at_ms),
+  };
+  if (row.kind === 'user') return { ...base, kind: 'user', generation: Number(row.generation) };
+  return { ...base, kind: row.kind };
+}
+
+/** The row of an outstanding token, as inserted. */
+export function outstandingRow(token: OutstandingToken): OutstandingTokensTable {
+  return {
+    jti: token.jti,
+    user_id: token.userId,
+    session_id: token.sessionId,
+    token_type: token.tokenType,
+    generation: token.generation,
+    issued_at_ms: token.issuedAtMs,
+    expires_at_ms: token.expiresAtMs,
+    rotated_at_ms: null,
+    replaced_by: null,
+  };
+}
