@@ -28,6 +28,7 @@ import { type Settings, type SettingsInput, longestTokenLifetime, resolveSetting
 import { DEFAULT_DATABASE_URL, openStore } from './store/open.ts';
 import type { FlushCounts, LoginGuard, Store } from './store/store.ts';
 import { type Payload, createTokenBackend } from './tokens/backend.ts';
+import { type Keys, createKeyManager } from './keys/manager.ts';
 import { validateToken } from './tokens/claims.ts';
 import {
   type RefreshResult,
@@ -80,6 +81,8 @@ export interface Auth {
   readonly users: Users;
   /** OAuth clients allowed to call introspection and revocation (`revocable clients add`). */
   readonly clients: Clients;
+  /** Signing keys: the JWKS and rotation (`revocable keys`). */
+  readonly keys: Keys;
   /** RFC 7662: what an active token is, or `{active: false}` for anything invalid, expired or revoked. */
   introspect(token: string): Promise<Introspection>;
   /** RFC 7009: revokes a token of any type; invalid or unknown tokens are no error. */
@@ -145,7 +148,8 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
   const logger = options.logger ?? console;
   const leewayMs = settings.leeway * 1000;
   const horizonMs = (longestTokenLifetime(settings) + settings.leeway) * 1000;
-  const backend = createTokenBackend(settings, clock);
+  let keyManager: ReturnType<typeof createKeyManager> | undefined;
+  const backend = createTokenBackend(settings, clock, { onUnknownKid: () => keyManager?.unknownKid() });
   const hasher = await createPasswordHasher(options.passwordHashing);
   const ownsStore = typeof options.database !== 'object';
   const store =
@@ -192,12 +196,15 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
       logger,
     });
     if (options.migrate !== false) await store.migrate();
+    keyManager = createKeyManager({ store, backend, settings, clock, horizonMs, logger });
+    await keyManager.start();
     await revocationSync.sync();
     await revocationSync.listen();
     for (const pending of await store.unmarkedUserRevocations()) {
       core.runInBackground(() => markUserTokens(core, pending.userId, pending.generation, pending.reason));
     }
   } catch (error) {
+    await keyManager?.close();
     if (revocationSync) await revocationSync.close().catch(() => {});
     else await bus?.close().catch(() => {});
     if (ownsStore) await store.close().catch(() => {});
@@ -266,6 +273,7 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     store,
     users,
     clients: createClients(store, clock),
+    keys: (keyManager as NonNullable<typeof keyManager>).keys,
     async introspect(token) {
       assertOpen();
       if (!settings.failOpen && sync.isStale()) throw new StaleRevocationStateError();
@@ -351,6 +359,7 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
       closed = true;
       clearInterval(pruneTimer);
       await auth.settled();
+      await keyManager?.close();
       await sync.close();
       // A store handed in by the caller stays the caller's to close.
       if (ownsStore) await store.close();

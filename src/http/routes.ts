@@ -3,7 +3,6 @@ import { RequestError, SessionNotFoundError } from '../errors.ts';
 import { type Principal, createAuthenticator } from './authenticate.ts';
 import { parseBody } from './body.ts';
 import { readCharFields } from './fields.ts';
-import { jwks } from '../tokens/jwks.ts';
 import { noStore, oauthTokenRequest } from './oauth.ts';
 import { type HttpReply, errorReply } from './reply.ts';
 
@@ -225,7 +224,7 @@ export function createRoutes(auth: Auth): Route[] {
       name: 'JSON Web Key Set',
       authenticated: false,
       async handle() {
-        return { status: 200, body: jwks(settings), headers: { 'cache-control': 'public, max-age=300' } };
+        return { status: 200, body: auth.keys.jwks(), headers: { 'cache-control': 'public, max-age=300' } };
       },
     },
     {

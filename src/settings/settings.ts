@@ -1,6 +1,7 @@
-import { type KeyObject, createPrivateKey, createPublicKey } from 'node:crypto';
+import { type KeyObject, createPrivateKey } from 'node:crypto';
 import { z } from 'zod';
 import { SettingsError } from '../errors.ts';
+import { privateKeyPem, publicKeyPem } from '../keys/jwk.ts';
 import { parseDuration } from './duration.ts';
 
 /** Algorithms revocable signs and verifies with. `none` is never among them. */
@@ -144,22 +145,22 @@ function checkKeys(settings: z.output<typeof schema>): void {
   }
   let privateKey: KeyObject;
   try {
+    // PEM or a JWK (RFC 7517) as JSON text; kept as PEM, which is what the signer takes.
+    settings.signingKey = privateKeyPem(settings.signingKey);
     privateKey = createPrivateKey(settings.signingKey);
   } catch {
-    throw new SettingsError('signingKey', `${settings.algorithm} needs a PEM private key`);
+    throw new SettingsError('signingKey', `${settings.algorithm} needs a private key (PEM or JWK)`);
   }
   const wanted = KEY_TYPES[settings.algorithm];
   const actual = privateKey.asymmetricKeyDetails?.namedCurve ?? privateKey.asymmetricKeyType ?? '';
   if (wanted && !wanted.includes(actual)) {
     throw new SettingsError('signingKey', `${settings.algorithm} needs a ${wanted.join(' or ')} key, got ${actual || 'another kind'}`);
   }
-  if (!settings.verifyingKey) {
-    throw new SettingsError('verifyingKey', `${settings.algorithm} needs the PEM public key`);
-  }
   try {
-    createPublicKey(settings.verifyingKey);
+    // Left empty, the public key is the private key's own.
+    settings.verifyingKey = publicKeyPem(settings.verifyingKey || settings.signingKey);
   } catch {
-    throw new SettingsError('verifyingKey', `${settings.algorithm} needs a PEM public key`);
+    throw new SettingsError('verifyingKey', `${settings.algorithm} needs a public key (PEM or JWK)`);
   }
 }
 

@@ -106,3 +106,21 @@ export interface ClientRecord {
   name: string;
   createdAtMs: number;
 }
+
+/**
+ * A signing key managed by `revocable keys`. Standby (published and verifying, not signing) while
+ * `activatesAtMs` is null; signing from `activatesAtMs` until a successor activates; verifying until
+ * `verifyUntilMs`, set when a successor is scheduled to the successor's activation plus the longest
+ * token lifetime.
+ */
+export interface SigningKeyRecord {
+  kid: string;
+  algorithm: string;
+  /** The HMAC secret or PKCS #8 PEM private key. */
+  privateKey: string;
+  /** SPKI PEM; null for HMAC. */
+  publicKey: string | null;
+  createdAtMs: number;
+  activatesAtMs: number | null;
+  verifyUntilMs: number | null;
+}

@@ -6,6 +6,7 @@ import type {
   RevocationEntry,
   SessionRecord,
   SessionSummary,
+  SigningKeyRecord,
   UserPatch,
   UserRecord,
 } from './records.ts';
@@ -90,6 +91,15 @@ export interface Store {
 
   createClient(client: ClientRecord): Promise<void>;
   findClient(clientId: string): Promise<ClientRecord | undefined>;
+  /** Every managed signing key, oldest first. */
+  listSigningKeys(): Promise<SigningKeyRecord[]>;
+  addSigningKey(key: SigningKeyRecord): Promise<void>;
+  /**
+   * Schedules `kid` (a standby key) to sign from `activatesAtMs`, and gives every key that signs now or
+   * is scheduled to, and has no end yet, the end `verifyUntilMs`: one transaction. False when `kid` is
+   * not a standby key.
+   */
+  activateSigningKey(kid: string, activatesAtMs: number, verifyUntilMs: number): Promise<boolean>;
   /** Whether a refresh or sliding token is recorded and neither rotated nor blacklisted. */
   isTokenLive(jti: string): Promise<boolean>;
 

@@ -1,92 +1,112 @@
-import { createSigner, createVerifier } from 'fast-jwt';
+import { createSigner } from 'fast-jwt';
 import type { Clock } from '../clock.ts';
-import { TokenError, TokenMessages } from '../errors.ts';
-import type { Settings } from '../settings/settings.ts';
 import { SettingsError } from '../errors.ts';
-import { publicJwk } from './jwks.ts';
+import { thumbprint } from '../keys/jwk.ts';
+import { type CompiledKey, KeyRing, type RingKey } from '../keys/ring.ts';
+import type { Settings } from '../settings/settings.ts';
+import { type Payload, type TokenDecoder, UnknownKeyIdError, createTokenDecoder } from './decoder.ts';
 
-/** The decoded payload of a token whose signature, algorithm, audience, issuer and times are valid. */
-export type Payload = Record<string, unknown>;
+export type { Payload };
 
-/** Signs payloads and decodes tokens with one pinned algorithm (Simple JWT's `TokenBackend`). */
-export interface TokenBackend {
+/** Signs payloads and decodes tokens with pinned algorithms (Simple JWT's `TokenBackend`, with a key ring). */
+export interface TokenBackend extends TokenDecoder {
   /** Signs; `typ` is the header's type (`JWT` unless the token is an access token under `accessTokenTyp`). */
   sign(payload: Payload, typ?: string): string;
-  /** The header's `typ`, read without verifying (the signature is checked by `decode`). */
-  typOf(token: string): string | undefined;
-  /** Throws {@link TokenError} `Token is invalid or expired` for anything that is not a valid token. */
-  decode(token: string): Payload;
+  /** The keys in use. */
+  readonly ring: KeyRing;
+  /** Swaps in another key set (after a rotation); each key is self-tested first. */
+  useKeys(keys: readonly RingKey[]): void;
 }
 
-/** Tokens are a few hundred bytes; refusing huge ones early keeps garbage cheap. */
-const MAX_TOKEN_LENGTH = 8192;
-
 /**
- * Builds the signer and verifier once. Expiry and not-before are checked here, against the injected
- * clock and `leeway`, rather than by fast-jwt, so that tests control time and every failure carries
- * Simple JWT's single message.
+ * The key the settings name. Asymmetric tokens carry its RFC 7638 thumbprint as `kid`; a lone HMAC key's
+ * tokens keep Simple JWT's bare `{"alg":"HS256","typ":"JWT"}` header (CONTRACT.md).
  */
-export function createTokenBackend(settings: Settings, clock: Clock): TokenBackend {
+export function settingsKey(settings: Settings): RingKey {
   const isHmac = settings.algorithm.startsWith('HS');
   const verifyingKey = isHmac ? settings.signingKey : settings.verifyingKey;
-  // Asymmetric tokens name their key (RFC 7638 thumbprint); HMAC ones keep Simple JWT's bare header.
-  const kid = isHmac ? undefined : keyed('verifyingKey', settings, () => publicJwk(settings)?.kid);
-  const signerFor = (typ: string) =>
-    keyed('signingKey', settings, () =>
-      createSigner({
-        key: settings.signingKey,
-        algorithm: settings.algorithm,
-        ...(kid !== undefined ? { kid } : {}),
-        ...(typ !== 'JWT' ? { header: { alg: settings.algorithm, typ } } : {}),
+  return {
+    kid: isHmac ? undefined : keyed('verifyingKey', settings, () => thumbprint(verifyingKey)),
+    algorithm: settings.algorithm,
+    verifyingKey,
+    signingKey: settings.signingKey,
+    activatesAtMs: 0,
+  };
+}
+
+export interface BackendOptions {
+  /** The key set; by default the one key the settings name. */
+  keys?: readonly RingKey[];
+  /** Told when a token names a key this set does not hold (another instance may have rotated). */
+  onUnknownKid?: (kid: string) => void;
+}
+
+/** Builds the decoder and the signers once per key set. */
+export function createTokenBackend(settings: Settings, clock: Clock, options: BackendOptions = {}): TokenBackend {
+  const { keys, onUnknownKid } = options;
+  const constraints = { audience: settings.audience, issuer: settings.issuer };
+  let ring = buildRing(keys ?? [settingsKey(settings)], keys === undefined);
+  let signers = new Map<string, (payload: Payload) => string>();
+  const decoder = createTokenDecoder({
+    ring: () => ring,
+    clock,
+    leeway: settings.leeway,
+    expectsAudience: settings.audience !== undefined,
+  });
+
+  /** `fromSettings`: failures name the setting; otherwise they name the key id. */
+  function buildRing(ringKeys: readonly RingKey[], fromSettings: boolean): KeyRing {
+    let built: KeyRing;
+    try {
+      built = new KeyRing(ringKeys, constraints);
+    } catch (error) {
+      throw new SettingsError(fromSettings ? 'verifyingKey' : 'keys', `does not fit: ${(error as Error).message}`);
+    }
+    for (const key of built.keys) {
+      if (key.signingKey !== undefined) selfTest(key, () => signerFor(key, 'JWT'), fromSettings);
+    }
+    return built;
+  }
+
+  function signerFor(key: CompiledKey, typ: string): (payload: Payload) => string {
+    return createSigner({
+        key: key.signingKey as string,
+        algorithm: key.algorithm,
+        ...(key.kid !== undefined ? { kid: key.kid } : {}),
+        ...(typ !== 'JWT' ? { header: { alg: key.algorithm, typ } } : {}),
         ...(settings.audience !== undefined ? { aud: settings.audience } : {}),
         ...(settings.issuer !== undefined ? { iss: settings.issuer } : {}),
-      }),
-    );
-  const sign = signerFor('JWT');
-  const signAccess = settings.accessTokenTyp === 'JWT' ? sign : signerFor(settings.accessTokenTyp);
-  const verify = keyed(isHmac ? 'signingKey' : 'verifyingKey', settings, () =>
-    createVerifier({
-      key: verifyingKey,
-      algorithms: [settings.algorithm],
-      ignoreExpiration: true,
-      ignoreNotBefore: true,
-      ...(settings.audience !== undefined ? { allowedAud: settings.audience } : {}),
-      ...(settings.issuer !== undefined ? { allowedIss: settings.issuer, requiredClaims: ['iss'] } : {}),
-    }),
-  );
-  const leeway = settings.leeway;
-  const expectsAudience = settings.audience !== undefined;
-  const invalid = () => new TokenError(TokenMessages.invalidOrExpired);
+      });
+  }
 
-  selfTest(settings, sign, verify);
   return {
-    sign: (payload, typ) => (typ !== undefined && typ === settings.accessTokenTyp ? signAccess(payload) : sign(payload)),
-    typOf(token) {
+    typOf: decoder.typOf,
+    decode(token) {
       try {
-        const header = JSON.parse(Buffer.from(token.slice(0, token.indexOf('.')), 'base64url').toString('utf8'));
-        return typeof header?.typ === 'string' ? header.typ : undefined;
-      } catch {
-        return undefined;
+        return decoder.decode(token);
+      } catch (error) {
+        if (onUnknownKid !== undefined && error instanceof UnknownKeyIdError) onUnknownKid(error.kid);
+        throw error;
       }
     },
-    decode(token) {
-      if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) throw invalid();
-      let payload: Payload;
-      try {
-        payload = verify(token);
-      } catch {
-        throw invalid();
+    get ring() {
+      return ring;
+    },
+    sign(payload, typ) {
+      const key = ring.signingKeyAt(clock());
+      if (key === undefined) throw new SettingsError('signingKey', 'no key is active for signing');
+      const headerTyp = typ !== undefined && typ === settings.accessTokenTyp ? typ : 'JWT';
+      const cacheKey = `${key.kid ?? ''} ${headerTyp}`;
+      let signer = signers.get(cacheKey);
+      if (signer === undefined) {
+        signer = signerFor(key, headerTyp);
+        signers.set(cacheKey, signer);
       }
-      if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) throw invalid();
-      // PyJWT refuses an audience the server does not expect, and a missing one it does.
-      if (expectsAudience ? payload.aud === undefined : payload.aud !== undefined) throw invalid();
-      const nowSeconds = clock() / 1000;
-      const { exp, nbf, iat } = payload;
-      if (exp !== undefined && (typeof exp !== 'number' || nowSeconds >= exp + leeway)) throw invalid();
-      if (nbf !== undefined && (typeof nbf !== 'number' || nowSeconds < nbf - leeway)) throw invalid();
-      // PyJWT (so Simple JWT) refuses a token issued in the future, beyond the leeway.
-      if (iat !== undefined && (typeof iat !== 'number' || iat > nowSeconds + leeway)) throw invalid();
-      return payload;
+      return signer(payload);
+    },
+    useKeys(next) {
+      ring = buildRing(next, false);
+      signers = new Map();
     },
   };
 }
@@ -101,20 +121,22 @@ function keyed<T>(setting: 'signingKey' | 'verifyingKey', settings: Settings, bu
 }
 
 /**
- * Signs and verifies one probe at start-up: a key of the wrong type for the algorithm (an RSA key for
- * ES256) or a verifying key that is not the signing key's pair is refused now, naming the setting,
- * rather than failing every request later.
+ * Signs and verifies one probe per signing key: a key of the wrong type for its algorithm (an RSA key
+ * for ES256) or a public key that is not the private key's pair is refused when the key set is loaded,
+ * naming the setting (or the key id), rather than failing every request later.
  */
-function selfTest(settings: Settings, sign: (payload: Payload) => string, verify: (token: string) => unknown): void {
+function selfTest(key: CompiledKey, signer: () => (payload: Payload) => string, fromSettings: boolean): void {
   let probe: string;
   try {
-    probe = sign({ probe: true });
+    probe = signer()({ probe: true });
   } catch (error) {
-    throw new SettingsError('signingKey', `cannot sign with ${settings.algorithm}: ${(error as Error).message}`);
+    const name = fromSettings ? 'signingKey' : `key ${key.kid}`;
+    throw new SettingsError(name, `cannot sign with ${key.algorithm}: ${(error as Error).message}`);
   }
   try {
-    verify(probe);
+    key.verify(probe);
   } catch {
-    throw new SettingsError('verifyingKey', `does not verify what signingKey signs with ${settings.algorithm}`);
+    const name = fromSettings ? 'verifyingKey' : `key ${key.kid}`;
+    throw new SettingsError(name, `does not verify what signingKey signs with ${key.algorithm}`);
   }
 }

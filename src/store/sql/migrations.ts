@@ -10,7 +10,11 @@ export type SqlDialectName = 'sqlite' | 'postgres' | 'mysql';
 export function migrationProvider(dialect: SqlDialectName): MigrationProvider {
   return {
     async getMigrations(): Promise<Record<string, Migration>> {
-      return { '0001_initial': initial(dialect), '0002_clients': clients(dialect) };
+      return {
+        '0001_initial': initial(dialect),
+        '0002_clients': clients(dialect),
+        '0003_signing_keys': signingKeys(dialect),
+      };
     },
   };
 }
@@ -113,6 +117,25 @@ function clients(dialect: SqlDialectName): Migration {
         .addColumn('secret_hash', text, (col) => col.notNull())
         .addColumn('name', key, (col) => col.notNull())
         .addColumn('created_at_ms', 'bigint', (col) => col.notNull())
+        .execute();
+    },
+  };
+}
+
+function signingKeys(dialect: SqlDialectName): Migration {
+  return {
+    // biome-ignore lint/suspicious/noExplicitAny: migrations run before the typed schema exists
+    async up(db: Kysely<any>) {
+      const { key, text } = await stringTypes(db, dialect);
+      await db.schema
+        .createTable('signing_keys')
+        .addColumn('kid', key, (col) => col.primaryKey())
+        .addColumn('algorithm', key, (col) => col.notNull())
+        .addColumn('private_key', text, (col) => col.notNull())
+        .addColumn('public_key', text)
+        .addColumn('created_at_ms', 'bigint', (col) => col.notNull())
+        .addColumn('activates_at_ms', 'bigint')
+        .addColumn('verify_until_ms', 'bigint')
         .execute();
     },
   };

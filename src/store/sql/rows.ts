@@ -1,6 +1,6 @@
 import type { Selectable } from 'kysely';
-import type { OutstandingToken, RevocationEntry, SessionRecord, UserRecord } from '../records.ts';
-import type { OutstandingTokensTable, RevocationLogTable, SessionsTable } from './schema.ts';
+import type { OutstandingToken, RevocationEntry, SessionRecord, SigningKeyRecord, UserRecord } from '../records.ts';
+import type { OutstandingTokensTable, RevocationLogTable, SessionsTable, SigningKeysTable } from './schema.ts';
 
 /** Rows ⇄ records: the one place that knows the column names and turns bigint/0-1 columns into numbers and booleans. */
 
@@ -63,5 +63,29 @@ export function outstandingRow(token: OutstandingToken): OutstandingTokensTable 
     expires_at_ms: token.expiresAtMs,
     rotated_at_ms: null,
     replaced_by: null,
+  };
+}
+
+export function toSigningKey(row: SigningKeysTable): SigningKeyRecord {
+  return {
+    kid: row.kid,
+    algorithm: row.algorithm,
+    privateKey: row.private_key,
+    publicKey: row.public_key,
+    createdAtMs: Number(row.created_at_ms),
+    activatesAtMs: row.activates_at_ms === null ? null : Number(row.activates_at_ms),
+    verifyUntilMs: row.verify_until_ms === null ? null : Number(row.verify_until_ms),
+  };
+}
+
+export function fromSigningKey(key: SigningKeyRecord): SigningKeysTable {
+  return {
+    kid: key.kid,
+    algorithm: key.algorithm,
+    private_key: key.privateKey,
+    public_key: key.publicKey,
+    created_at_ms: key.createdAtMs,
+    activates_at_ms: key.activatesAtMs,
+    verify_until_ms: key.verifyUntilMs,
   };
 }

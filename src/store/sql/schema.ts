@@ -9,6 +9,17 @@ export interface Database {
   user_revocations: UserRevocationsTable;
   revocation_log: RevocationLogTable;
   oauth_clients: OauthClientsTable;
+  signing_keys: SigningKeysTable;
+}
+
+export interface SigningKeysTable {
+  kid: string;
+  algorithm: string;
+  private_key: string;
+  public_key: string | null;
+  created_at_ms: number;
+  activates_at_ms: number | null;
+  verify_until_ms: number | null;
 }
 
 export interface OauthClientsTable {

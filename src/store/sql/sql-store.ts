@@ -8,13 +8,14 @@ import type {
   RevocationEntry,
   SessionRecord,
   SessionSummary,
+  SigningKeyRecord,
   UserPatch,
   UserRecord,
 } from '../records.ts';
 import type { FlushCounts, LoginGuard, NewSession, RefreshRequest, Store, UserChange } from '../store.ts';
 import { type SqlDialectName, migrationProvider } from './migrations.ts';
 import { useRefreshTokenIn } from './refresh.ts';
-import { toEntry, toSession, toUser } from './rows.ts';
+import { fromSigningKey, toEntry, toSession, toSigningKey, toUser } from './rows.ts';
 import type { Database } from './schema.ts';
 import {
   appendLog,
@@ -125,6 +126,35 @@ export class SqlStore implements Store {
   async findClient(clientId: string): Promise<ClientRecord | undefined> {
     const row = await this.db.selectFrom('oauth_clients').selectAll().where('client_id', '=', clientId).executeTakeFirst();
     return row && { clientId: row.client_id, secretHash: row.secret_hash, name: row.name, createdAtMs: Number(row.created_at_ms) };
+  }
+
+  async listSigningKeys(): Promise<SigningKeyRecord[]> {
+    const rows = await this.db.selectFrom('signing_keys').selectAll().orderBy('created_at_ms').orderBy('kid').execute();
+    return rows.map(toSigningKey);
+  }
+
+  async addSigningKey(key: SigningKeyRecord): Promise<void> {
+    await this.db.insertInto('signing_keys').values(fromSigningKey(key)).execute();
+  }
+
+  activateSigningKey(kid: string, activatesAtMs: number, verifyUntilMs: number): Promise<boolean> {
+    return this.transaction().execute(async (trx) => {
+      const activated = await trx
+        .updateTable('signing_keys')
+        .set({ activates_at_ms: activatesAtMs })
+        .where('kid', '=', kid)
+        .where('activates_at_ms', 'is', null)
+        .executeTakeFirst();
+      if (Number(activated.numUpdatedRows) === 0) return false;
+      await trx
+        .updateTable('signing_keys')
+        .set({ verify_until_ms: verifyUntilMs })
+        .where('kid', '!=', kid)
+        .where('activates_at_ms', 'is not', null)
+        .where('verify_until_ms', 'is', null)
+        .execute();
+      return true;
+    });
   }
 
   async isTokenLive(jti: string): Promise<boolean> {
