@@ -47,8 +47,9 @@ export async function introspect(core: Core, token: string): Promise<Introspecti
 /**
  * RFC 7009 revocation. A refresh or sliding token is blacklisted with its session, so the access tokens
  * minted from it die too (§2: "SHOULD also invalidate the access token"); an access token ends its
- * session. An invalid, expired, unknown or already revoked token is no error (§2.2). The type hint only
- * orders the search: every type is tried (§2.1).
+ * session. An invalid, expired, unknown or already revoked token is no error (§2.2). The type hint is
+ * not needed: the token's own type claim says which it is, so every type is always found (§2.1), and an
+ * unknown hint changes nothing (§2.2).
  */
 export async function revokeToken(core: Core, token: string): Promise<void> {
   let valid: ReturnType<typeof validateToken>;
