@@ -27,6 +27,7 @@ import { type SessionInfo, listSessions } from './sessions/sessions.ts';
 import { type Settings, type SettingsInput, longestTokenLifetime, resolveSettings } from './settings/settings.ts';
 import { DEFAULT_DATABASE_URL, openStore } from './store/open.ts';
 import type { FlushCounts, LoginGuard, Store } from './store/store.ts';
+import type { RevocationEntry } from './store/records.ts';
 import { type Payload, createTokenBackend } from './tokens/backend.ts';
 import { type Keys, createKeyManager } from './keys/manager.ts';
 import { validateToken } from './tokens/claims.ts';
@@ -127,6 +128,15 @@ export interface Auth {
   flushExpired(): Promise<FlushCounts>;
   /** Reads revocations written by other processes since the last read (runs by itself on a timer). */
   syncRevocations(): Promise<number>;
+  /**
+   * The revocation feed's source: calls `listener` with the live log entries numbered after `afterSeq`
+   * (every live one when undefined), then with every entry this instance applies from any source
+   * (its own, the bus, the log poll). Resolves once the backlog is delivered; the function it resolves
+   * to stops the listening.
+   */
+  watchRevocations(afterSeq: number | undefined, listener: (entries: RevocationEntry[]) => void): Promise<() => void>;
+  /** True while this instance cannot vouch for its revocation state (see `maxRevocationStaleness`). */
+  isRevocationStateStale(): boolean;
   /** Resolves when background bookkeeping (the blacklisting after a revoke-all) has finished. */
   settled(): Promise<void>;
   /** Finishes background work, leaves the bus, and closes the store if it opened it (not one passed in). */
@@ -351,6 +361,24 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
       assertOpen();
       return sync.sync();
     },
+    async watchRevocations(afterSeq, listener) {
+      assertOpen();
+      // Live entries wait until the backlog is out, so a reader's cursor only ever moves forward.
+      let waiting: RevocationEntry[] | undefined = [];
+      const stop = sync.watch((entries) => (waiting ? waiting.push(...entries) : listener(entries)));
+      try {
+        const backlog = await store.loadRevocations(clock() - leewayMs, afterSeq ?? 0, horizonMs);
+        if (backlog.length) listener(backlog);
+        const held = waiting;
+        waiting = undefined;
+        if (held.length) listener(held);
+      } catch (error) {
+        stop();
+        throw error;
+      }
+      return stop;
+    },
+    isRevocationStateStale: () => !settings.failOpen && sync.isStale(),
     async settled() {
       while (background.size) await Promise.allSettled([...background]);
     },

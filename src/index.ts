@@ -46,3 +46,15 @@ export type { PasswordHashingOptions } from './users/passwords.ts';
 export type { NewUserInput, User, Users } from './users/users.ts';
 export { buildServer, type ServerOptions } from './http/fastify.ts';
 export { createAuthenticator, InvalidAccessTokenError, type Principal } from './http/authenticate.ts';
+export {
+  createResourceServer,
+  type ResourceServer,
+  type ResourceServerOptions,
+  type TokenUser,
+} from './resource/resource-server.ts';
+export type { RevocationSource } from './resource/revocations.ts';
+export type { JwksClient } from './resource/jwks-client.ts';
+export { type VerifierSettings, type VerifierSettingsInput, resolveVerifierSettings } from './settings/settings.ts';
+export type { KeyInfo, Keys } from './keys/manager.ts';
+export type { PublicJwk } from './keys/jwk.ts';
+export { UnknownKeyIdError } from './tokens/decoder.ts';

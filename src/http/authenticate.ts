@@ -1,5 +1,6 @@
 import type { Auth, Claims } from '../auth.ts';
 import { AuthenticationFailedError, NotAuthenticatedError, RevocableError, TokenError } from '../errors.ts';
+import type { Settings } from '../settings/settings.ts';
 import type { User } from '../users/users.ts';
 
 /** The caller of a protected route. */
@@ -29,12 +30,26 @@ const TOKEN_CLASS = { access: 'AccessToken', sliding: 'SlidingToken' } as const;
 /** Python's `bytes.split()` whitespace: ASCII only, unlike JavaScript's `\s`. */
 const HEADER_WHITESPACE = /[ \t\n\r\v\f]+/;
 
+/** What header authentication needs: the settings it reads, a verifier, and (database-backed) a user lookup. */
+export interface AuthenticationSource<U> {
+  settings: Pick<
+    Settings,
+    'authHeaderName' | 'authHeaderTypes' | 'authTokenTypes' | 'userIdClaim' | 'checkUserIsActive'
+  >;
+  /** Verifies a token of the type, revocation included; throws {@link TokenError}. */
+  verify(token: string, type: 'access' | 'sliding'): Claims | Promise<Claims>;
+  /** The user the id claim names, or undefined when there is none. */
+  findUser(userId: string | number, claims: Claims): Promise<U | undefined> | U | undefined;
+  /** Whether a user may authenticate (`checkUserIsActive`). */
+  isActive(user: U): boolean;
+}
+
 /**
- * Simple JWT's `JWTAuthentication`: reads the header, verifies the access token (revocation included,
- * from memory) and loads the user. Throws the exact error Simple JWT would.
+ * Simple JWT's `JWTAuthentication`: reads the header, verifies the token (revocation included, from
+ * memory) and finds the user. Throws the exact error Simple JWT would.
  */
-export function createAuthenticator(auth: Auth) {
-  const { settings } = auth;
+export function createHeaderAuthenticator<U>(source: AuthenticationSource<U>) {
+  const { settings } = source;
   const headerName = settings.authHeaderName.toLowerCase();
   const types = new Set(settings.authHeaderTypes);
 
@@ -53,7 +68,9 @@ export function createAuthenticator(auth: Auth) {
     return parts[1];
   }
 
-  return async function authenticate(headers: Record<string, string | string[] | undefined>): Promise<Principal> {
+  return async function authenticate(
+    headers: Record<string, string | string[] | undefined>,
+  ): Promise<{ user: U; claims: Claims }> {
     const token = rawToken(headers[headerName]);
     if (token === undefined) throw new NotAuthenticatedError();
     // Simple JWT's AUTH_TOKEN_CLASSES: the first type that accepts the token wins.
@@ -61,7 +78,7 @@ export function createAuthenticator(auth: Auth) {
     const messages: TokenTypeMessage[] = [];
     for (const type of settings.authTokenTypes) {
       try {
-        claims = type === 'access' ? auth.verifyAccess(token) : auth.verifySliding(token);
+        claims = await source.verify(token, type);
         break;
       } catch (error) {
         if (!(error instanceof TokenError)) throw error;
@@ -73,14 +90,25 @@ export function createAuthenticator(auth: Auth) {
     if (typeof userId !== 'number' && typeof userId !== 'string') {
       throw new AuthenticationFailedError('Token contained no recognizable user identification', 'token_not_valid');
     }
-    const user =
-      settings.userIdField === 'username'
-        ? await auth.users.findByUsername(String(userId))
-        : await auth.users.findById(typeof userId === 'number' ? userId : Number(userId));
-    if (!user) throw new AuthenticationFailedError('User not found', 'user_not_found');
-    if (settings.checkUserIsActive && !user.isActive) {
+    const user = await source.findUser(userId, claims);
+    if (user === undefined) throw new AuthenticationFailedError('User not found', 'user_not_found');
+    if (settings.checkUserIsActive && !source.isActive(user)) {
       throw new AuthenticationFailedError('User is inactive', 'user_inactive');
     }
     return { user, claims };
   };
+}
+
+/** The standalone server's authentication: users from its own store. */
+export function createAuthenticator(auth: Auth): (headers: Record<string, string | string[] | undefined>) => Promise<Principal> {
+  const { settings } = auth;
+  return createHeaderAuthenticator<User>({
+    settings,
+    verify: (token, type) => (type === 'access' ? auth.verifyAccess(token) : auth.verifySliding(token)),
+    findUser: (userId) =>
+      settings.userIdField === 'username'
+        ? auth.users.findByUsername(String(userId))
+        : auth.users.findById(typeof userId === 'number' ? userId : Number(userId)),
+    isActive: (user) => user.isActive,
+  });
 }

@@ -8,6 +8,7 @@ import Fastify, {
 import type { Auth } from '../auth.ts';
 import { RequestError } from '../errors.ts';
 import { type HttpReply, errorReply } from './reply.ts';
+import { FEED_MAX_BUFFERED_BYTES } from './revocation-feed.ts';
 import { ALL_METHODS, type HttpRequest, type Route, createPathHandler, createRoutes } from './routes.ts';
 
 /** Options of {@link buildServer}. */
@@ -44,6 +45,12 @@ export async function buildServer(auth: Auth, options: ServerOptions = {}): Prom
     }
   });
 
+  // Open event streams would keep `close()` waiting for ever: they end first.
+  const openStreams = new Set<() => void>();
+  app.addHook('preClose', async () => {
+    for (const end of [...openStreams]) end();
+  });
+
   const byPath = new Map<string, Route[]>();
   for (const route of createRoutes(auth)) byPath.set(route.path, [...(byPath.get(route.path) ?? []), route]);
   for (const [path, routes] of byPath) {
@@ -59,7 +66,9 @@ export async function buildServer(auth: Auth, options: ServerOptions = {}): Prom
           params: request.params as Record<string, string>,
           ip: request.ip,
         };
-        return send(reply, await handlePath(httpRequest));
+        const answer = await handlePath(httpRequest);
+        if (answer.stream) return sendStream(reply, answer, openStreams);
+        return send(reply, answer);
       },
     });
   }
@@ -102,6 +111,31 @@ function answerClientError(error: Error & { code?: string }, socket: Duplex): vo
   socket.end(
     `HTTP/1.1 ${status}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
+}
+
+/** An open response: Fastify lets go of it, and the stream writes until the client leaves or the server closes. */
+function sendStream(reply: FastifyReply, answer: HttpReply, openStreams: Set<() => void>): void {
+  const stream = answer.stream as NonNullable<HttpReply['stream']>;
+  const response = reply.raw;
+  reply.hijack();
+  response.writeHead(answer.status, answer.headers);
+  let ended = false;
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    openStreams.delete(end);
+    stream.close();
+    response.end();
+  };
+  openStreams.add(end);
+  // The response's close, not the request's: a GET's request closes as soon as it has been read.
+  response.once('close', end);
+  stream.attach((chunk) => {
+    if (ended) return;
+    // A reader that stopped reading is cut off rather than buffered without end; it resumes from its cursor.
+    if (response.writableLength > FEED_MAX_BUFFERED_BYTES) return end();
+    response.write(chunk);
+  });
 }
 
 function send(reply: FastifyReply, answer: HttpReply): FastifyReply {

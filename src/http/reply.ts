@@ -16,6 +16,16 @@ export interface HttpReply {
   headers?: Record<string, string>;
   /** The error behind a 5xx answer, for the log (never sent). */
   cause?: unknown;
+  /** A response that stays open (Server-Sent Events): the adapter writes its chunks until either side ends. */
+  stream?: EventStream;
+}
+
+/** An open response's source of chunks. */
+export interface EventStream {
+  /** Starts writing; chunks produced before are written first. */
+  attach(write: (chunk: string) => void): void;
+  /** The client went away, or the server is closing: stop producing. */
+  close(): void;
 }
 
 /** Every 401 names the scheme and realm, as Simple JWT's views do. */

@@ -3,7 +3,8 @@ import { RequestError, SessionNotFoundError } from '../errors.ts';
 import { type Principal, createAuthenticator } from './authenticate.ts';
 import { parseBody } from './body.ts';
 import { readCharFields } from './fields.ts';
-import { noStore, oauthTokenRequest } from './oauth.ts';
+import { authenticateClient, noStore, oauthTokenRequest } from './oauth.ts';
+import { feedCursor, openRevocationFeed } from './revocation-feed.ts';
 import { type HttpReply, errorReply } from './reply.ts';
 
 /** A request as every adapter hands it over. */
@@ -216,6 +217,25 @@ export function createRoutes(auth: Auth): Route[] {
         if ('status' in presented) return presented;
         await auth.revokeToken(presented.token);
         return { status: 200 };
+      },
+    },
+    {
+      path: '/api/revocations/stream/',
+      method: 'GET',
+      name: 'Revocation Stream',
+      authenticated: false,
+      async handle({ request }) {
+        const refused = await authenticateClient(auth, request.headers, undefined);
+        if (refused) return refused;
+        const headers = {
+          'content-type': 'text/event-stream; charset=utf-8',
+          'cache-control': 'no-store',
+          'x-accel-buffering': 'no',
+        };
+        if (request.method === 'HEAD') return { status: 200, headers };
+        const cursor = feedCursor(headerValue(request.headers['last-event-id']));
+        const heartbeatMs = Math.max(200, (settings.maxRevocationStaleness * 1000) / 5);
+        return { status: 200, headers, stream: await openRevocationFeed(auth, cursor, heartbeatMs) };
       },
     },
     {

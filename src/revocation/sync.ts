@@ -40,6 +40,19 @@ export function createRevocationSync(options: RevocationSyncOptions) {
   let readStartedAt = Number.NEGATIVE_INFINITY;
   let failing = false;
   const publishing = new Set<Promise<void>>();
+  const watchers = new Set<(entries: RevocationEntry[]) => void>();
+  /** Applies entries from any source and hands them to the watchers (the revocation feed). */
+  const apply = (entries: RevocationEntry[]) => {
+    cache.apply(entries);
+    if (entries.length === 0) return;
+    for (const watcher of watchers) {
+      try {
+        watcher(entries);
+      } catch (error) {
+        logger.error('revocable: a revocation watcher failed', error);
+      }
+    }
+  };
 
   const readOnce = async () => {
     const startedAt = performance.now();
@@ -49,7 +62,7 @@ export function createRevocationSync(options: RevocationSyncOptions) {
       store.loadRevocations(clock() - leewayMs, afterSeq, horizonMs, missing),
       options.maxStalenessMs,
     );
-    cache.apply(entries);
+    apply(entries);
     cursor.advance(
       entries.map((entry) => entry.seq),
       performance.now(),
@@ -88,7 +101,7 @@ export function createRevocationSync(options: RevocationSyncOptions) {
      */
     async listen(): Promise<void> {
       await bus?.start(
-        (entries) => cache.apply(entries),
+        (entries) => apply(entries),
         () => tick(),
       );
       if (options.intervalMs > 0) {
@@ -100,13 +113,18 @@ export function createRevocationSync(options: RevocationSyncOptions) {
     /** Applies entries this process committed, and tells the other instances. */
     applyLocal(entries: RevocationEntry[]): void {
       if (!entries.length) return;
-      cache.apply(entries);
+      apply(entries);
       if (!bus) return;
       const sending = bus
         .publish(entries)
         .catch((error) => logger.error('revocable: publishing revocations failed', error))
         .finally(() => publishing.delete(sending));
       publishing.add(sending);
+    },
+    /** Calls `watcher` with every entry applied from now on, whatever its source; returns the unsubscribe. */
+    watch(watcher: (entries: RevocationEntry[]) => void): () => void {
+      watchers.add(watcher);
+      return () => watchers.delete(watcher);
     },
     /**
      * True when no log read has succeeded within the staleness bound while reads are failing or hanging

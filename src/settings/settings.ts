@@ -1,4 +1,4 @@
-import { type KeyObject, createPrivateKey } from 'node:crypto';
+import { type KeyObject, createPrivateKey, createPublicKey } from 'node:crypto';
 import { z } from 'zod';
 import { SettingsError } from '../errors.ts';
 import { privateKeyPem, publicKeyPem } from '../keys/jwk.ts';
@@ -35,6 +35,13 @@ const KEY_TYPES: Partial<Record<Algorithm, string[]>> = {
   ES512: ['secp521r1'],
   EdDSA: ['ed25519', 'ed448'],
 };
+
+/** Whether a key is of the type (or EC curve) an asymmetric algorithm signs with. */
+export function keyFitsAlgorithm(key: KeyObject, algorithm: Algorithm): boolean {
+  const wanted = KEY_TYPES[algorithm];
+  const actual = key.asymmetricKeyDetails?.namedCurve ?? key.asymmetricKeyType ?? '';
+  return wanted?.includes(actual) ?? false;
+}
 
 /** RFC 7518 §3.2: an HMAC key at least as long as the hash output. */
 const HMAC_MIN_KEY_BYTES: Partial<Record<Algorithm, number>> = { HS256: 32, HS384: 48, HS512: 64 };
@@ -108,7 +115,55 @@ export type Settings = Readonly<z.output<typeof schema>>;
  * that does not parse.
  */
 export function resolveSettings(input: SettingsInput): Settings {
-  const parsed = schema.safeParse(input ?? {});
+  const settings = parse(schema, input);
+  checkKeys(settings);
+  checkPolling(settings);
+  return Object.freeze(settings);
+}
+
+/** A resource server's settings: the same, but it needs only what verifies (a secret, a public key, or a JWKS URL). */
+const verifierSchema = schema.extend({
+  signingKey: z.string().default(''),
+  /** Simple JWT's `JWK_URL`: the auth server's JWK Set (`/.well-known/jwks.json`). */
+  jwkUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+});
+
+export type VerifierSettingsInput = z.input<typeof verifierSchema>;
+export type VerifierSettings = Readonly<z.output<typeof verifierSchema>>;
+
+/**
+ * Validates a resource server's settings: an HMAC algorithm needs `signingKey` (the shared secret); an
+ * asymmetric one needs `jwkUrl`, or `verifyingKey` (PEM or JWK) of the right type.
+ */
+export function resolveVerifierSettings(input: VerifierSettingsInput): VerifierSettings {
+  const settings = parse(verifierSchema, input);
+  const isHmac = settings.algorithm.startsWith('HS');
+  if (settings.jwkUrl !== undefined) {
+    if (isHmac) throw new SettingsError('jwkUrl', `publishes public keys only: ${settings.algorithm} needs signingKey`);
+  } else if (isHmac) {
+    if (!settings.signingKey) throw new SettingsError('signingKey', `is required for ${settings.algorithm} (the shared secret)`);
+    checkKeys(settings);
+  } else {
+    let publicKey: KeyObject;
+    try {
+      settings.verifyingKey = publicKeyPem(settings.verifyingKey || settings.signingKey);
+      publicKey = createPublicKey(settings.verifyingKey);
+    } catch {
+      throw new SettingsError('verifyingKey', `${settings.algorithm} needs a public key (PEM or JWK), or jwkUrl`);
+    }
+    const wanted = KEY_TYPES[settings.algorithm];
+    const actual = publicKey.asymmetricKeyDetails?.namedCurve ?? publicKey.asymmetricKeyType ?? '';
+    if (wanted && !wanted.includes(actual)) {
+      throw new SettingsError('verifyingKey', `${settings.algorithm} needs a ${wanted.join(' or ')} key, got ${actual || 'another kind'}`);
+    }
+    settings.signingKey = '';
+  }
+  checkPolling(settings);
+  return Object.freeze(settings);
+}
+
+function parse<S extends z.ZodType>(shape: S, input: unknown): z.output<S> {
+  const parsed = shape.safeParse(input ?? {});
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     if (issue.code === 'unrecognized_keys') {
@@ -117,15 +172,16 @@ export function resolveSettings(input: SettingsInput): Settings {
     const setting = issue.path.length ? issue.path.join('.') : '(settings)';
     throw new SettingsError(setting, issue.message);
   }
-  const settings = parsed.data;
-  checkKeys(settings);
+  return parsed.data;
+}
+
+function checkPolling(settings: { revocationPollInterval: number; maxRevocationStaleness: number }): void {
   if (settings.revocationPollInterval > 0 && settings.revocationPollInterval * 2 > settings.maxRevocationStaleness) {
     throw new SettingsError(
       'revocationPollInterval',
       `must be at most half of maxRevocationStaleness (${settings.maxRevocationStaleness} s), so that one failed read does not make the instance stale`,
     );
   }
-  return Object.freeze(settings);
 }
 
 function checkKeys(settings: z.output<typeof schema>): void {
@@ -165,7 +221,7 @@ function checkKeys(settings: z.output<typeof schema>): void {
 }
 
 /** The longest time any token can live: what the revocation cache must remember. */
-export function longestTokenLifetime(settings: Settings): number {
+export function longestTokenLifetime(settings: Settings | VerifierSettings): number {
   return Math.max(
     settings.accessTokenLifetime,
     settings.refreshTokenLifetime,

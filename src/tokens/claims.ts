@@ -1,7 +1,10 @@
 import { TokenError, TokenMessages } from '../errors.ts';
 import type { Settings } from '../settings/settings.ts';
 import type { TokenType } from '../store/records.ts';
-import type { Payload, TokenBackend } from './backend.ts';
+import type { Payload, TokenDecoder } from './decoder.ts';
+
+/** The settings token validation reads. */
+export type ClaimSettings = Pick<Settings, 'jtiClaim' | 'tokenTypeClaim' | 'accessTokenTyp' | 'userIdClaim' | 'sessionIdClaim'>;
 
 /** Claim carrying the user's revocation generation at minting (see docs/security.md). */
 export const GENERATION_CLAIM = 'gen';
@@ -28,8 +31,8 @@ export interface ValidToken {
  * (skipped when `expectedType` is undefined, as for `UntypedToken`).
  */
 export function validateToken(
-  backend: TokenBackend,
-  settings: Settings,
+  backend: TokenDecoder,
+  settings: ClaimSettings,
   token: string,
   expectedType: TokenType | undefined,
 ): ValidToken {
