@@ -52,7 +52,7 @@ describe('settings', () => {
     [{ signingKey: SIGNING_KEY, accesTokenLifetime: 5 }, 'accesTokenLifetime', 'unknown setting'],
     [{ signingKey: SIGNING_KEY, algorithm: 'none' }, 'algorithm', ''],
     [{ signingKey: SIGNING_KEY, rotateRefreshTokens: 'yes' }, 'rotateRefreshTokens', ''],
-    [{ signingKey: SIGNING_KEY, algorithm: 'RS256' }, 'signingKey', 'PEM private key'],
+    [{ signingKey: SIGNING_KEY, algorithm: 'RS256' }, 'signingKey', 'needs a private key (PEM or JWK)'],
     [{ signingKey: SIGNING_KEY, verifyingKey: 'another-key-of-at-least-32-bytes!!!' }, 'verifyingKey', ''],
   ])('refuses %j naming %s', (input, setting, problem) => {
     let caught: unknown;
