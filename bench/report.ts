@@ -12,6 +12,7 @@ import {
   readBackends,
   readPropagation,
 } from './report-servers.ts';
+import type { ResourceServerAlgorithmResult, ResourceServerResult } from './resource-server.ts';
 import type { RevokeAllResult } from './revoke-all.ts';
 import { count, max, median, min, ms, opsPerSecond, percentile, ratio, table } from './stats.ts';
 import type { VerifyEddsaResult } from './verify-eddsa.ts';
@@ -26,6 +27,7 @@ export interface BenchResults {
   revokeAll: Outcome<RevokeAllResult[]>;
   verify: Outcome<VerifyResult>;
   verifyEddsa: Outcome<VerifyEddsaResult>;
+  resourceServer: Outcome<ResourceServerResult>;
   refresh: Outcome<RefreshBenchResult>;
   concurrentChains: number;
   /** PostgreSQL and Redis, as probed at the start of the run. */
@@ -56,6 +58,9 @@ export function renderReport(results: BenchResults): string {
     results.revokeAll.ok ? revokeAllSection(results.revokeAll.value) : failed(REVOKE_ALL_TITLE, results.revokeAll.error),
     results.verify.ok ? verifySection(results.verify.value) : failed(VERIFY_TITLE, results.verify.error),
     results.verifyEddsa.ok ? eddsaSection(results.verifyEddsa.value) : failed(EDDSA_TITLE, results.verifyEddsa.error),
+    results.resourceServer.ok
+      ? resourceServerSection(results.resourceServer.value)
+      : failed(RESOURCE_SERVER_TITLE, results.resourceServer.error),
     results.refresh.ok ? refreshSection(results.refresh.value, results.concurrentChains) : failed(REFRESH_TITLE, results.refresh.error),
     results.propagation.ok
       ? propagationSection(results.propagation.value, results.servers)
@@ -69,6 +74,7 @@ const REVOKE_ALL_TITLE = '## 1. Revoke-all latency';
 const VERIFY_TITLE = '## 2. `verifyAccess` throughput';
 const REFRESH_TITLE = '## 3. Refresh with rotation, and login';
 const EDDSA_TITLE = '### 2b. With an asymmetric key: EdDSA (Ed25519)';
+const RESOURCE_SERVER_TITLE = '### 2c. Resource server (separate process role): HS256 and EdDSA';
 
 function eddsaSection(v: VerifyEddsaResult): string {
   const row = throughputRow;
@@ -87,6 +93,40 @@ function eddsaSection(v: VerifyEddsaResult): string {
   ].join('\n');
 }
 
+function resourceServerSection(r: ResourceServerResult): string {
+  const row = throughputRow;
+  const cache = r.algorithms[0]!.cache;
+  const rows = r.algorithms.flatMap((a) => [
+    [a.algorithm, ...row(a.verifySync, `**${ratio(a.verifySyncOverRaw)}**`)],
+    [a.algorithm, ...row(a.verifyAccess, ratio(a.verifyAccessOverRaw))],
+    [a.algorithm, ...row(a.raw, ratio(1))],
+  ]);
+  return [
+    RESOURCE_SERVER_TITLE,
+    '',
+    "What a resource server (`createResourceServer`: the role that verifies the auth server's tokens locally,",
+    'in a process of its own) pays per request on its synchronous hot path, `verifySync`: signature, Simple',
+    "JWT's claim checks and revocation from memory. Here it runs in the bench process beside the auth server",
+    '(the hot path does no I/O, so where it runs does not change what it does). It verifies with the shared',
+    'secret (HS256) or with the public key only (EdDSA, a fresh Ed25519 key pair), and follows the auth',
+    "server's revocation log (`revocations: { database: auth.store }`, started after the log was filled:",
+    `${count(cache.users)} revoked users, ${count(cache.sessions)} revoked sessions, ${count(cache.tokens)} blacklisted tokens), so revocation checking is on;`,
+    "the token's own user has a past revoke-all, so every level of the predicate is looked up. Beside it, on the",
+    "same token in the same interleaved rounds: the auth server's own `auth.verifyAccess`, and the raw",
+    '`node:crypto` floor for the algorithm (`raw-hmac.ts`, `raw-ed25519.ts`). Run by `npm run bench`',
+    `(\`bench/resource-server.ts\`): a ${r.warmupMs} ms warm-up, then ${r.rounds} rounds of ${r.sliceMs} ms per contender, the order rotating`,
+    'each round; ratios are the median of the per-round ratios.',
+    '',
+    table(['algorithm', 'contender', 'ops/s (median)', 'range over rounds', 'per op', 'vs raw'], rows),
+    '',
+    'Before timing, each resource server refused the access tokens of a blacklisted refresh token and of a',
+    "revoked session, and refused a token of its user's revoke-all made after it started",
+    `${r.algorithms.map((a) => `${ms(a.revocationSeenMs)} later (${a.algorithm})`).join(' and ')}: with no bus here, through the log poll`,
+    '(`revocationPollInterval`, 0.25 s by default).',
+    '',
+  ].join('\n');
+}
+
 function howToRun(): string {
   return [
     '## How to run',
@@ -96,10 +136,11 @@ function howToRun(): string {
     '```',
     '',
     'One command runs everything in about two minutes; run it on an otherwise idle machine. Each benchmark',
-    'lives in its own module under `bench/` (`revoke-all.ts`, `verify.ts`, `refresh.ts`, `propagation.ts`',
-    'with `propagation-peer.ts` for the second instance, `refresh-backends.ts`; `raw-hmac.ts` is the',
-    '`node:crypto` baseline, `throughput.ts` and `load.ts` the measuring loops, `servers.ts` the probes and',
-    'schemas, `report.ts` and `report-servers.ts` this file).',
+    'lives in its own module under `bench/` (`revoke-all.ts`, `verify.ts`, `verify-eddsa.ts`,',
+    '`resource-server.ts`, `refresh.ts`, `propagation.ts` with `propagation-peer.ts` for the second instance,',
+    '`refresh-backends.ts`; `raw-hmac.ts` and `raw-ed25519.ts` are the `node:crypto` baselines, `throughput.ts`',
+    'and `load.ts` the measuring loops, `servers.ts` the probes and schemas, `report.ts` and',
+    '`report-servers.ts` this file).',
     '',
     'Sections 4 and 5 need PostgreSQL (default `postgres://postgres@127.0.0.1:5432/test`; each run works in',
     'a `bench_<random>` schema it creates and drops) and the Redis configuration needs Redis (default',
@@ -268,6 +309,7 @@ function readingSection(results: BenchResults): string {
     '',
     ...(results.revokeAll.ok ? readRevokeAll(results.revokeAll.value) : []),
     ...(results.verify.ok ? readVerify(results.verify.value) : []),
+    ...(results.resourceServer.ok ? readResourceServer(results.resourceServer.value.algorithms) : []),
     ...(results.refresh.ok ? readRefresh(results.refresh.value, results.concurrentChains) : []),
     ...(results.propagation.ok ? readPropagation(results.propagation.value) : []),
     ...(results.backends.ok ? readBackends(results.backends.value) : []),
@@ -328,6 +370,21 @@ function readVerify(v: VerifyResult): string[] {
       " few Map look-ups whatever the number of cache entries; the rest of the gap to raw is fast-jwt's decoding and" +
       ' the claim checks. Rounds on two cores spread widely (see the range column), so differences of about 10 %' +
       ' between verifyAccess and fast-jwt are within noise.',
+  ];
+}
+
+function readResourceServer(algorithms: ResourceServerAlgorithmResult[]): string[] {
+  const figures = algorithms.map(
+    (a) =>
+      `${ratio(a.verifySyncOverRaw)} the raw \`node:crypto\` throughput with ${a.algorithm} (${opsPerSecond(a.verifySync.median)} ops/s` +
+      ` against ${opsPerSecond(a.raw.median)}; ${ratio(a.verifySyncOverVerifyAccess)} the auth server's \`verifyAccess\`)`,
+  );
+  return [
+    `- **A resource server's \`verifySync\` runs at ${figures.join(', and at ')}**, revocation checking on.` +
+      ' It runs the same code as `verifyAccess` (token validation, the staleness check of the log it follows,' +
+      ' the cache look-ups), so the two should match; with an asymmetric key the signature check dominates and' +
+      ' both sit close to the floor. Differences of about 10 % between verifySync and verifyAccess are within the' +
+      ' noise of interleaved rounds on two cores (see the range column).',
   ];
 }
 

@@ -6,6 +6,7 @@ import { CONCURRENT_CHAINS, benchRefresh } from './refresh.ts';
 import { benchRefreshBackends } from './refresh-backends.ts';
 import { type Outcome, renderReport } from './report.ts';
 import { REVOKE_ALL_PLANS, type RevokeAllResult, benchRevokeAll } from './revoke-all.ts';
+import { benchResourceServer } from './resource-server.ts';
 import { type Probe, probePostgres, probeRedis } from './servers.ts';
 import { benchVerifyEddsa } from './verify-eddsa.ts';
 import { benchVerify } from './verify.ts';
@@ -39,6 +40,9 @@ log(describe('Redis', servers.redis));
 // The throughput comparison first, while nothing else has run: it is the most sensitive to noise.
 const verify = await attempt('verifyAccess throughput', () => benchVerify(log));
 const verifyEddsa = await attempt('verifyAccess throughput, EdDSA', () => benchVerifyEddsa(log));
+const resourceServer = await attempt('resource server verifySync throughput, HS256 and EdDSA', () =>
+  benchResourceServer(log),
+);
 const revokeAll = await attempt('revoke-all latency (SQLite file)', async () => {
   const results: RevokeAllResult[] = [];
   for (const plan of REVOKE_ALL_PLANS) results.push(await benchRevokeAll(plan, log));
@@ -61,6 +65,7 @@ const report = renderReport({
   revokeAll,
   verify,
   verifyEddsa,
+  resourceServer,
   refresh,
   concurrentChains: CONCURRENT_CHAINS,
   servers,

@@ -33,7 +33,7 @@ const WARMUP_MS = 400;
 export async function benchVerify(log: (line: string) => void): Promise<VerifyResult> {
   const auth = await benchAuth(':memory:');
   try {
-    const cache = await fillRevocationCache(auth);
+    const { cache } = await fillRevocationCache(auth);
     const user = await auth.users.create({ username: 'verified-user', password: 'bench-password' });
     await auth.revokeAllForUser(user.id);
     await auth.settled();
@@ -75,11 +75,19 @@ export async function benchVerify(log: (line: string) => void): Promise<VerifyRe
   }
 }
 
+/** What {@link fillRevocationCache} left in the revocation log. */
+export interface FilledCache {
+  /** Live log entries by level (what a cache following the log holds). */
+  cache: VerifyResult['cache'];
+  /** Access tokens that must now be refused: one whose refresh token was blacklisted, one of a revoked session. */
+  revoked: string[];
+}
+
 /**
  * Revokes other users, sessions and tokens through the public API, then checks that a token of each
  * kind is refused, and returns the live log entries by level (what the cache holds).
  */
-async function fillRevocationCache(auth: Auth): Promise<VerifyResult['cache']> {
+export async function fillRevocationCache(auth: Auth): Promise<FilledCache> {
   for (let i = 0; i < REVOKED_USERS; i++) await auth.revokeAllForUser(1_000_000 + i);
   const other = await auth.users.create({ username: 'other-user', password: 'bench-password' });
   const logins = [];
@@ -89,10 +97,11 @@ async function fillRevocationCache(auth: Auth): Promise<VerifyResult['cache']> {
     await auth.revokeSession(String(decodePayload(login.access).sid));
   }
   await auth.settled();
-  for (const login of [logins[0]!, logins.at(-1)!]) {
+  const revoked = [logins[0]!.access, logins.at(-1)!.access];
+  for (const access of revoked) {
     let refused = false;
     try {
-      auth.verifyAccess(login.access);
+      auth.verifyAccess(access);
     } catch {
       refused = true;
     }
@@ -100,7 +109,7 @@ async function fillRevocationCache(auth: Auth): Promise<VerifyResult['cache']> {
   }
   const entries = await auth.store.loadRevocations(Date.now(), 0, 86_400_000);
   const count = (kind: string) => entries.filter((entry) => entry.kind === kind).length;
-  return { users: count('user'), sessions: count('session'), tokens: count('token') };
+  return { cache: { users: count('user'), sessions: count('session'), tokens: count('token') }, revoked };
 }
 
 function decodePayload(token: string): Record<string, unknown> {
