@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { SettingsError } from '../errors.ts';
-import type { SettingsInput } from '../settings/settings.ts';
+import { ALGORITHMS, type Algorithm, type SettingsInput } from '../settings/settings.ts';
 import { DEFAULT_DATABASE_URL } from '../store/open.ts';
 
 /** Everything the CLI reads from the environment. */
@@ -9,8 +10,13 @@ export interface CliConfig {
   busUrl: string | undefined;
   /** `REVOCABLE_BUS_CHANNEL`: the deployment's channel on a shared bus. */
   busChannel: string | undefined;
+  /** `REVOCABLE_SIGNING_KEY`, or the contents of the file `REVOCABLE_SIGNING_KEY_FILE` names. */
   signingKey: string | undefined;
+  /** `REVOCABLE_ALGORITHM`, checked here: the key generated for a SQLite file depends on it. */
+  algorithm: Algorithm;
   settings: Omit<SettingsInput, 'signingKey'>;
+  /** The variable each key came from, to name it in errors (the `_FILE` one when a file was read). */
+  keyEnv: { signingKey: string; verifyingKey: string };
   host: string;
   port: number;
 }
@@ -18,6 +24,8 @@ export interface CliConfig {
 /** The environment variable behind each setting the CLI sets, to name it in errors. */
 export const SETTING_ENV: Record<string, string> = {
   signingKey: 'REVOCABLE_SIGNING_KEY',
+  verifyingKey: 'REVOCABLE_VERIFYING_KEY',
+  algorithm: 'REVOCABLE_ALGORITHM',
   accessTokenLifetime: 'REVOCABLE_ACCESS_TOKEN_LIFETIME',
   refreshTokenLifetime: 'REVOCABLE_REFRESH_TOKEN_LIFETIME',
   rotateRefreshTokens: 'REVOCABLE_ROTATE_REFRESH_TOKENS',
@@ -37,6 +45,26 @@ function readBoolean(env: NodeJS.ProcessEnv, name: string, fallback: boolean): b
 }
 
 /**
+ * A key given directly (`name`) or as a file (`name_FILE`, PEM or JWK, read whole and trimmed): not
+ * both. Answers the key and the variable it came from.
+ */
+function readKey(env: NodeJS.ProcessEnv, name: string): { key: string | undefined; from: string } {
+  const fileName = `${name}_FILE`;
+  const value = env[name] || undefined;
+  const file = env[fileName] || undefined;
+  if (file === undefined) return { key: value, from: name };
+  if (value !== undefined) throw new SettingsError(name, `is set and so is ${fileName}: set one of them`);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8').trim();
+  } catch (error) {
+    throw new SettingsError(fileName, `cannot read "${file}": ${(error as Error).message}`);
+  }
+  if (text === '') throw new SettingsError(fileName, `"${file}" is empty`);
+  return { key: text, from: fileName };
+}
+
+/**
  * Reads the CLI's configuration. The standalone server rotates refresh tokens and blacklists the
  * rotated ones by default (the safe choice); the library keeps Simple JWT's defaults.
  */
@@ -50,6 +78,14 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): CliConfig {
   if (env.REVOCABLE_REVOCATION_POLL_INTERVAL) settings.revocationPollInterval = env.REVOCABLE_REVOCATION_POLL_INTERVAL;
   if (env.REVOCABLE_MAX_REVOCATION_STALENESS) settings.maxRevocationStaleness = env.REVOCABLE_MAX_REVOCATION_STALENESS;
   if (env.REVOCABLE_FAIL_OPEN) settings.failOpen = readBoolean(env, 'REVOCABLE_FAIL_OPEN', false);
+  const algorithm = (env.REVOCABLE_ALGORITHM || 'HS256') as Algorithm;
+  if (!ALGORITHMS.includes(algorithm)) {
+    throw new SettingsError('REVOCABLE_ALGORITHM', `must be one of ${ALGORITHMS.join(', ')}, got "${algorithm}"`);
+  }
+  settings.algorithm = algorithm;
+  const signing = readKey(env, 'REVOCABLE_SIGNING_KEY');
+  const verifying = readKey(env, 'REVOCABLE_VERIFYING_KEY');
+  if (verifying.key !== undefined) settings.verifyingKey = verifying.key;
 
   const portText = env.PORT ?? '8000';
   const port = Number(portText);
@@ -73,8 +109,10 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): CliConfig {
     databaseUrl,
     busUrl,
     busChannel: env.REVOCABLE_BUS_CHANNEL || undefined,
-    signingKey: env.REVOCABLE_SIGNING_KEY || undefined,
+    signingKey: signing.key,
+    algorithm,
     settings,
+    keyEnv: { signingKey: signing.from, verifyingKey: verifying.from },
     host,
     port,
   };

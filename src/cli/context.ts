@@ -11,9 +11,10 @@ export async function openAuth(options: { createKey: boolean; log?: (line: strin
   auth: Auth;
   config: CliConfig;
 }> {
+  let config: CliConfig | undefined;
   try {
-    const config = readConfig();
-    const { key, note } = resolveSigningKey(config.signingKey, config.databaseUrl, options.createKey);
+    config = readConfig();
+    const { key, note } = resolveSigningKey(config.signingKey, config.databaseUrl, options.createKey, config.algorithm);
     if (note) options.log?.(note);
     const auth = await createAuth({
       settings: { ...config.settings, signingKey: key },
@@ -24,7 +25,8 @@ export async function openAuth(options: { createKey: boolean; log?: (line: strin
     return { auth, config };
   } catch (error) {
     if (error instanceof SettingsError) {
-      const env = SETTING_ENV[error.setting];
+      const keyEnv = config?.keyEnv as Record<string, string> | undefined;
+      const env = keyEnv?.[error.setting] ?? SETTING_ENV[error.setting];
       throw new CliError(env ? error.message.replace(`"${error.setting}"`, `"${env}"`) : error.message);
     }
     throw error;

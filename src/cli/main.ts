@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { RevocableError } from '../errors.ts';
 import { addClient, createUser, deactivateUser, flushExpired, migrate, revokeUser } from './commands/admin.ts';
+import { generateKey, listKeys, rotateKeys } from './commands/keys.ts';
 import { serve } from './commands/serve.ts';
 import { CliError } from './context.ts';
 
@@ -12,7 +13,8 @@ const program = new Command()
   .addHelpText(
     'after',
     '\nConfiguration comes from the environment: DATABASE_URL (default sqlite:./revocable.db),\n' +
-      'REVOCABLE_SIGNING_KEY, REVOCABLE_ACCESS_TOKEN_LIFETIME, REVOCABLE_REFRESH_TOKEN_LIFETIME,\n' +
+      'REVOCABLE_SIGNING_KEY (or REVOCABLE_SIGNING_KEY_FILE), REVOCABLE_VERIFYING_KEY (or _FILE),\n' +
+      'REVOCABLE_ALGORITHM, REVOCABLE_ACCESS_TOKEN_LIFETIME, REVOCABLE_REFRESH_TOKEN_LIFETIME,\n' +
       'REVOCABLE_ROTATE_REFRESH_TOKENS, REVOCABLE_BLACKLIST_AFTER_ROTATION, HOST, PORT;\n' +
       'for several instances: REDIS_URL or REVOCABLE_BUS=postgres, REVOCABLE_REVOCATION_POLL_INTERVAL,\n' +
       'REVOCABLE_MAX_REVOCATION_STALENESS, REVOCABLE_FAIL_OPEN (docs/deployment.md).',
@@ -56,6 +58,26 @@ program
   .command('add <name>')
   .description('register a client and print its id and secret (shown once)')
   .action((name) => addClient(name, print));
+
+const keys = program.command('keys').description('signing keys: generate, rotate, list (docs/deployment.md)');
+
+keys
+  .command('generate')
+  .description('add a standby key: it verifies, and is published in the JWKS when asymmetric, but does not sign yet')
+  .option('--algorithm <algorithm>', 'the key\'s algorithm (default $REVOCABLE_ALGORITHM or HS256)')
+  .action((options) => generateKey(options, print));
+
+keys
+  .command('rotate')
+  .description('make the oldest standby key (a new one if none) sign after a delay; the current key keeps verifying')
+  .option('--algorithm <algorithm>', 'the algorithm of the key generated when none waits (default $REVOCABLE_ALGORITHM or HS256)')
+  .option('--delay <duration>', 'when the new key starts signing, e.g. 60s, 5m (default 60s)')
+  .action((options) => rotateKeys(options, print));
+
+keys
+  .command('list')
+  .description('the managed keys: kid, algorithm, state and times (never a private key)')
+  .action(() => listKeys(print));
 
 program
   .command('flush-expired')

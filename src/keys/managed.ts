@@ -49,7 +49,14 @@ export function toRingKey(record: SigningKeyRecord): RingKey {
 export function managedRing(records: readonly SigningKeyRecord[], configured: RingKey, nowMs: number): RingKey[] | undefined {
   const live = records.filter((record) => record.verifyUntilMs === null || nowMs < record.verifyUntilMs);
   if (live.length === 0) return undefined;
-  const keys = live.map(toRingKey);
+  const keys = live.map((record) => {
+    const key = toRingKey(record);
+    // The configured HMAC key, stored by the first rotation, keeps Simple JWT's bare header: an instance
+    // that has not reread the keys yet (and a Simple JWT peer) knows it by no kid.
+    const isConfigured =
+      configured.kid === undefined && record.algorithm === configured.algorithm && record.privateKey === configured.signingKey;
+    return isConfigured ? { ...key, kid: undefined } : key;
+  });
   return live.some((record) => record.activatesAtMs !== null) ? keys : [configured, ...keys];
 }
 
@@ -107,7 +114,9 @@ export async function rotateKeys(store: Store, options: RotateOptions): Promise<
       privateKey: configured.signingKey as string,
       publicKey: configured.algorithm.startsWith('HS') ? null : configured.verifyingKey,
       createdAtMs: nowMs,
-      activatesAtMs: nowMs,
+      // It has signed all along (as the settings key does, from 0): never after the key replacing it, even
+      // with no delay, nor in the future of an instance whose clock lags this one's.
+      activatesAtMs: 0,
       verifyUntilMs: null,
     });
     records = await store.listSigningKeys();

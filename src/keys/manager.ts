@@ -51,12 +51,11 @@ export interface KeyManagerOptions {
 export function createKeyManager(options: KeyManagerOptions) {
   const { store, backend, settings, clock, horizonMs, logger } = options;
   const configured = settingsKey(settings);
-  let lastReloadAt = Number.NEGATIVE_INFINITY;
+  let lastUnknownKidReloadAt = Number.NEGATIVE_INFINITY;
   let reloading: Promise<void> | undefined;
   let timer: NodeJS.Timeout | undefined;
 
   const reload = async () => {
-    lastReloadAt = performance.now();
     const ring = managedRing(await store.listSigningKeys(), configured, clock());
     backend.useKeys(ring ?? [configured]);
   };
@@ -111,9 +110,16 @@ export function createKeyManager(options: KeyManagerOptions) {
       timer = setInterval(reloadInBackground, KEY_RELOAD_INTERVAL_MS);
       timer.unref();
     },
-    /** A token named a key this process does not hold: reread soon, at most once per cooldown. */
+    /**
+     * A token named a key this process does not hold: reread now, unless a reread is under way or an
+     * unknown kid caused one less than a cooldown ago. The timer's rereads do not count: a key stored
+     * just after one of them must not wait for the next.
+     */
     unknownKid() {
-      if (performance.now() - lastReloadAt >= UNKNOWN_KID_COOLDOWN_MS) reloadInBackground();
+      const now = performance.now();
+      if (reloading !== undefined || now - lastUnknownKidReloadAt < UNKNOWN_KID_COOLDOWN_MS) return;
+      lastUnknownKidReloadAt = now;
+      reloadInBackground();
     },
     async close() {
       clearInterval(timer);

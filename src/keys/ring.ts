@@ -51,8 +51,15 @@ export class KeyRing {
   private readonly headers = new Map<string, HeaderMatch>();
   private readonly signingOrder: readonly CompiledKey[];
 
+  /** Throws {@link KeyCompileError}, naming the key, for a key its algorithm cannot verify with. */
   constructor(keys: readonly RingKey[], constraints: VerifyConstraints) {
-    this.keys = keys.map((key) => ({ ...key, verify: compileVerifier(key, constraints) }));
+    this.keys = keys.map((key) => {
+      try {
+        return { ...key, verify: compileVerifier(key, constraints) };
+      } catch (error) {
+        throw new KeyCompileError(key, error as Error);
+      }
+    });
     for (const key of this.keys) if (key.kid !== undefined) this.byKid.set(key.kid, key);
     this.signingOrder = this.keys
       .filter((key) => key.signingKey !== undefined && key.activatesAtMs !== undefined)
@@ -100,6 +107,15 @@ export class KeyRing {
     // No kid (a lone HMAC key's tokens, or a Simple JWT peer's): every key of the header's algorithm.
     const keys = this.keys.filter((key) => key.algorithm === header.alg);
     return keys.length ? { kind: 'keys', keys, typ } : { kind: 'invalid' };
+  }
+}
+
+/** A key whose verifier cannot be built (a key of the wrong type for its algorithm). */
+export class KeyCompileError extends Error {
+  readonly key: RingKey;
+  constructor(key: RingKey, cause: Error) {
+    super(cause.message);
+    this.key = key;
   }
 }
 

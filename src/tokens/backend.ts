@@ -2,7 +2,7 @@ import { createSigner } from 'fast-jwt';
 import type { Clock } from '../clock.ts';
 import { SettingsError } from '../errors.ts';
 import { thumbprint } from '../keys/jwk.ts';
-import { type CompiledKey, KeyRing, type RingKey } from '../keys/ring.ts';
+import { type CompiledKey, KeyCompileError, KeyRing, type RingKey } from '../keys/ring.ts';
 import type { Settings } from '../settings/settings.ts';
 import { type Payload, type TokenDecoder, UnknownKeyIdError, createTokenDecoder } from './decoder.ts';
 
@@ -60,7 +60,10 @@ export function createTokenBackend(settings: Settings, clock: Clock, options: Ba
     try {
       built = new KeyRing(ringKeys, constraints);
     } catch (error) {
-      throw new SettingsError(fromSettings ? 'verifyingKey' : 'keys', `does not fit: ${(error as Error).message}`);
+      // A stored key is named by its id, as the self-test below names it.
+      const kid = error instanceof KeyCompileError ? error.key.kid : undefined;
+      const name = fromSettings ? 'verifyingKey' : kid !== undefined ? `key ${kid}` : 'keys';
+      throw new SettingsError(name, `does not fit: ${(error as Error).message}`);
     }
     for (const key of built.keys) {
       if (key.signingKey !== undefined) selfTest(key, () => signerFor(key, 'JWT'), fromSettings);

@@ -9,6 +9,7 @@ import { refreshTokenConformance } from './store/refresh-token.ts';
 import { revocationLogConformance } from './store/revocation-log.ts';
 import { revokingConformance } from './store/revoking.ts';
 import { sessionsConformance } from './store/sessions.ts';
+import { signingKeysConformance } from './store/signing-keys.ts';
 import { throughAuthConformance } from './store/through-auth.ts';
 import { usersConformance } from './store/users.ts';
 import type { StoreContext } from './support.ts';
@@ -56,6 +57,8 @@ export function defineStoreConformance(kind: TestDatabaseKind, ran: () => void):
     describe('sessions', () => sessionsConformance(ctx));
     describe('the revocation log', () => revocationLogConformance(ctx));
     describe('through Auth', () => throughAuthConformance(ctx));
+    // Last: where it shares the database (PGlite), the keys it leaves would sign for a later Auth.
+    describe('signing keys', () => signingKeysConformance(ctx));
   });
 
   // PGlite takes seconds to start and is one instance per database: nothing to isolate side by side.

@@ -126,13 +126,16 @@ function signingKeys(dialect: SqlDialectName): Migration {
   return {
     // biome-ignore lint/suspicious/noExplicitAny: migrations run before the typed schema exists
     async up(db: Kysely<any>) {
-      const { key, text } = await stringTypes(db, dialect);
+      const { key } = await stringTypes(db, dialect);
+      // PEM keys outgrow MySQL's bounded `text` (an RSA private key is ~1.7 kB, varchar(1024) there) and are
+      // never compared: an unbounded TEXT everywhere.
+      const pem = sql`text`;
       await db.schema
         .createTable('signing_keys')
         .addColumn('kid', key, (col) => col.primaryKey())
         .addColumn('algorithm', key, (col) => col.notNull())
-        .addColumn('private_key', text, (col) => col.notNull())
-        .addColumn('public_key', text)
+        .addColumn('private_key', pem, (col) => col.notNull())
+        .addColumn('public_key', pem)
         .addColumn('created_at_ms', 'bigint', (col) => col.notNull())
         .addColumn('activates_at_ms', 'bigint')
         .addColumn('verify_until_ms', 'bigint')
