@@ -15,7 +15,10 @@ export interface FeedClientOptions {
 export interface FeedClient {
   /** Resolves once the backlog has arrived (the first `ready` event); rejects after `timeoutMs`. */
   ready(timeoutMs: number): Promise<void>;
-  /** True when the feed has been silent past the bound, is reconnecting, or the server says it is stale. */
+  /**
+   * True when the feed has been silent past the bound (a dropped connection included: within the bound
+   * it reconnects and resumes, as the store's poll may fail once), or the server says it is stale.
+   */
   isStale(): boolean;
   close(): void;
 }
@@ -39,6 +42,8 @@ export function createFeedClient(options: FeedClientOptions): FeedClient {
   let serverStale = false;
   let closed = false;
   let connection: AbortController | undefined;
+  /** Why the last attempt failed, for the start-up error. */
+  let lastFailure = '';
   let markReady: () => void = () => {};
   const readyOnce = new Promise<void>((resolve) => {
     markReady = resolve;
@@ -81,6 +86,7 @@ export function createFeedClient(options: FeedClientOptions): FeedClient {
         failures = 0;
       } catch (error) {
         if (closed) return;
+        lastFailure = (error as Error).message;
         if (failures++ === 0) options.logger.warn(`revocable: the revocation feed failed: ${(error as Error).message}`);
       }
       connected = false;
@@ -100,12 +106,20 @@ export function createFeedClient(options: FeedClientOptions): FeedClient {
     ready(timeoutMs) {
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_resolve, reject) => {
-        timer = setTimeout(() => reject(new Error(`the revocation feed at ${options.url} did not answer within ${timeoutMs} ms`)), timeoutMs);
+        timer = setTimeout(
+          () =>
+            reject(
+              new Error(
+                `the revocation feed at ${options.url} was not ready within ${timeoutMs} ms${lastFailure ? ` (last attempt: ${lastFailure})` : ''}`,
+              ),
+            ),
+          timeoutMs,
+        );
       });
       return Promise.race([readyOnce, timeout]).finally(() => clearTimeout(timer));
     },
     isStale() {
-      return !connected || serverStale || performance.now() - lastHeardAt > options.maxStalenessMs;
+      return serverStale || performance.now() - lastHeardAt > options.maxStalenessMs;
     },
     close() {
       closed = true;
