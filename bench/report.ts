@@ -1,3 +1,4 @@
+import type { FlushExpiredResult } from './flush-expired.ts';
 import type { Machine } from './machine.ts';
 import type { PropagationOutcome } from './propagation.ts';
 import type { RefreshBenchResult } from './refresh.ts';
@@ -12,6 +13,7 @@ import {
   readBackends,
   readPropagation,
 } from './report-servers.ts';
+import { FLUSH_TITLE, flushSection, readFlush } from './report-flush.ts';
 import type { ResourceServerAlgorithmResult, ResourceServerResult } from './resource-server.ts';
 import type { RevokeAllResult } from './revoke-all.ts';
 import { count, max, median, min, ms, opsPerSecond, percentile, ratio, table } from './stats.ts';
@@ -34,6 +36,7 @@ export interface BenchResults {
   servers: Servers;
   propagation: Outcome<PropagationOutcome[]>;
   backends: Outcome<RefreshBackendsResult>;
+  flushExpired: Outcome<FlushExpiredResult>;
 }
 
 const failed = (title: string, error: string) =>
@@ -66,6 +69,7 @@ export function renderReport(results: BenchResults): string {
       ? propagationSection(results.propagation.value, results.servers)
       : failed(PROPAGATION_TITLE, results.propagation.error),
     results.backends.ok ? backendsSection(results.backends.value, results.servers) : failed(BACKENDS_TITLE, results.backends.error),
+    results.flushExpired.ok ? flushSection(results.flushExpired.value) : failed(FLUSH_TITLE, results.flushExpired.error),
     readingSection(results),
   ].join('\n');
 }
@@ -135,14 +139,14 @@ function howToRun(): string {
     'npm run bench    # tsx bench/run.ts: prints the figures and rewrites docs/BENCHMARKS.md',
     '```',
     '',
-    'One command runs everything in about two minutes; run it on an otherwise idle machine. Each benchmark',
+    'One command runs everything in about three minutes; run it on an otherwise idle machine. Each benchmark',
     'lives in its own module under `bench/` (`revoke-all.ts`, `verify.ts`, `verify-eddsa.ts`,',
     '`resource-server.ts`, `refresh.ts`, `propagation.ts` with `propagation-peer.ts` for the second instance,',
-    '`refresh-backends.ts`; `raw-hmac.ts` and `raw-ed25519.ts` are the `node:crypto` baselines, `throughput.ts`',
+    '`refresh-backends.ts`, `flush-expired.ts`; `raw-hmac.ts` and `raw-ed25519.ts` are the `node:crypto` baselines, `throughput.ts`',
     'and `load.ts` the measuring loops, `servers.ts` the probes and schemas, `report.ts` and',
-    '`report-servers.ts` this file).',
+    '`report-servers.ts`, `report-flush.ts` this file).',
     '',
-    'Sections 4 and 5 need PostgreSQL (default `postgres://postgres@127.0.0.1:5432/test`; each run works in',
+    'Sections 4 and 5 need PostgreSQL, and section 6 measures it too (default `postgres://postgres@127.0.0.1:5432/test`; each run works in',
     'a `bench_<random>` schema it creates and drops) and the Redis configuration needs Redis (default',
     '`redis://127.0.0.1:6379`); set `BENCH_POSTGRES_URL` / `BENCH_REDIS_URL` to use others. A server that',
     'cannot be reached is reported as such, here and in the output, and the rest of the run goes on.',
@@ -169,7 +173,7 @@ function machineSection(results: BenchResults): string {
         ['Date', machine.date],
         ['Load average at start (1 min)', String(machine.loadAverage)],
         ['Database', `SQLite ${machine.sqlite} files in \`${machine.tempDir}\` (${machine.tempFileSystem}), WAL, \`synchronous = FULL\``],
-        ['PostgreSQL (sections 4, 5)', describeServer('PostgreSQL', results.servers.postgres)],
+        ['PostgreSQL (sections 4, 5, 6)', describeServer('PostgreSQL', results.servers.postgres)],
         ['Redis (section 4)', describeServer('Redis', results.servers.redis)],
         ['Libraries', libraries],
         ['Whole run', `${durationS.toFixed(0)} s`],
@@ -313,6 +317,7 @@ function readingSection(results: BenchResults): string {
     ...(results.refresh.ok ? readRefresh(results.refresh.value, results.concurrentChains) : []),
     ...(results.propagation.ok ? readPropagation(results.propagation.value) : []),
     ...(results.backends.ok ? readBackends(results.backends.value) : []),
+    ...(results.flushExpired.ok ? readFlush(results.flushExpired.value) : []),
     '',
   ].join('\n');
 }

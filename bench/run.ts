@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import { benchFlushExpired } from './flush-expired.ts';
 import { describeMachine } from './machine.ts';
 import { benchPropagation } from './propagation.ts';
 import { CONCURRENT_CHAINS, benchRefresh } from './refresh.ts';
@@ -52,6 +53,9 @@ const refresh = await attempt('refresh with rotation and login (SQLite file)', (
 const backends = await attempt('refresh with rotation, SQLite and PostgreSQL side by side', () =>
   benchRefreshBackends(servers.postgres, log),
 );
+const flushExpired = await attempt('flush-expired on 1,000,000 expired rows, access checks meanwhile (SQLite; PostgreSQL)', () =>
+  benchFlushExpired(servers.postgres, log),
+);
 // Last: instance B spins on a core for the whole section.
 const propagation = await attempt('revocation propagation between two instances (PostgreSQL)', () =>
   benchPropagation(servers, log),
@@ -71,6 +75,7 @@ const report = renderReport({
   servers,
   propagation,
   backends,
+  flushExpired,
 });
 writeFileSync(REPORT, report);
 log('');

@@ -15,6 +15,7 @@ import { type Clients, createClients } from './oauth/clients.ts';
 import { type Introspection, introspect, revokeToken } from './oauth/tokens.ts';
 import { RevocationCache } from './revocation/cache.ts';
 import { createRevocationSync } from './revocation/sync.ts';
+import { type Metrics, createMetrics } from './metrics/metrics.ts';
 import {
   blacklistToken,
   logout,
@@ -26,10 +27,13 @@ import {
 import { type SessionInfo, listSessions } from './sessions/sessions.ts';
 import { type Settings, type SettingsInput, longestTokenLifetime, resolveSettings } from './settings/settings.ts';
 import { DEFAULT_DATABASE_URL, openStore } from './store/open.ts';
-import type { FlushCounts, LoginGuard, Store } from './store/store.ts';
-import type { RevocationEntry } from './store/records.ts';
+import type { FlushCounts, FlushOptions, LoginGuard, Store } from './store/store.ts';
+import { scheduleFlush } from './maintenance/flush-schedule.ts';
+import type { AuditRecord, RevocationEntry } from './store/records.ts';
 import { type Payload, createTokenBackend } from './tokens/backend.ts';
 import { type Keys, createKeyManager } from './keys/manager.ts';
+import { type Actor, runAs } from './audit/actor.ts';
+import { type AuditTrail, attachAuditTrail } from './audit/audit.ts';
 import { validateToken } from './tokens/claims.ts';
 import {
   type RefreshResult,
@@ -42,6 +46,7 @@ import {
 } from './tokens/issue.ts';
 import { type PasswordHashingOptions, createPasswordHasher } from './users/passwords.ts';
 import { type User, type Users, createUsers } from './users/users.ts';
+import { type ThrottleStore, createLoginThrottle, openThrottleStore } from './throttle/throttle.ts';
 
 export type { RefreshResult, RequestContext, TokenPair };
 
@@ -57,6 +62,8 @@ export interface AuthOptions {
   passwordHashing?: PasswordHashingOptions;
   /** Receives failures of background bookkeeping and of event listeners. Defaults to `console`. */
   logger?: Pick<Console, 'error' | 'warn'>;
+  /** Receives every audit line as it is written (the server logs them as JSON through pino). */
+  auditLog?: (record: AuditRecord) => void;
   /** Apply pending migrations on start (default true). */
   migrate?: boolean;
   /**
@@ -70,6 +77,12 @@ export interface AuthOptions {
    * deployments sharing a Redis or a PostgreSQL database stay apart.
    */
   busChannel?: string;
+  /**
+   * Where login throttling counts (settings `loginFailuresPerUsername`, `loginFailuresPerIp`,
+   * `loginAttemptsPerIp`): a {@link ThrottleStore}, or a URL (`redis://…` to share the counts between
+   * instances, keyed under `busChannel`; `memory`). Default: this process's memory, on `clock`.
+   */
+  throttle?: ThrottleStore | string;
 }
 
 /** Claims of a verified token. */
@@ -84,6 +97,15 @@ export interface Auth {
   readonly clients: Clients;
   /** Signing keys: the JWKS and rotation (`revocable keys`). */
   readonly keys: Keys;
+  /** This instance's Prometheus metrics, served by `GET /metrics` (docs/api.md#metrics). */
+  readonly metrics: Metrics;
+  /** Who revoked what and why, and the logins: the audit trail (`revocable audit`). */
+  readonly audit: AuditTrail;
+  /**
+   * Runs `fn` on behalf of `actor` (`staff:alice`, `cli:root`, …): the audit lines its revocations write
+   * name that actor and IP. Requests through the HTTP routes name their caller by themselves.
+   */
+  runAs<T>(actor: Actor, fn: () => T): T;
   /** RFC 7662: what an active token is, or `{active: false}` for anything invalid, expired or revoked. */
   introspect(token: string): Promise<Introspection>;
   /** RFC 7009: revokes a token of any type; invalid or unknown tokens are no error. */
@@ -124,8 +146,14 @@ export interface Auth {
   revokeAllForUser(userId: number | string, options?: { reason?: string }): Promise<{ generation: number }>;
   /** Changes the password after checking the old one, and revokes every token of the user, atomically. */
   changePassword(userId: number, oldPassword: string, newPassword: string): Promise<void>;
-  /** Deletes expired tokens, blacklist rows, sessions and log entries (Simple JWT's `flushexpiredtokens`). */
-  flushExpired(): Promise<FlushCounts>;
+  /**
+   * Deletes expired tokens, blacklist rows, sessions and log entries (Simple JWT's `flushexpiredtokens`),
+   * keeping whatever a token still inside `leeway` needs. In batches (`batchSize` rows per statement and
+   * transaction, default 5,000) with a turn of the event loop between them; `onProgress` hears of each.
+   * Also runs by itself every `flushExpiredInterval` when that setting is on. Stops between two batches
+   * when the instance closes, resolving with what it deleted so far.
+   */
+  flushExpired(options?: Pick<FlushOptions, 'batchSize' | 'onProgress'>): Promise<FlushCounts>;
   /** Reads revocations written by other processes since the last read (runs by itself on a timer). */
   syncRevocations(): Promise<number>;
   /**
@@ -135,7 +163,10 @@ export interface Auth {
    * to stops the listening.
    */
   watchRevocations(afterSeq: number | undefined, listener: (entries: RevocationEntry[]) => void): Promise<() => void>;
-  /** True while this instance cannot vouch for its revocation state (see `maxRevocationStaleness`). */
+  /**
+   * True while this instance cannot vouch for its revocation state (see `maxRevocationStaleness`),
+   * whether or not `failOpen` lets it accept tokens meanwhile: a resource server reading the feed decides for itself.
+   */
   isRevocationStateStale(): boolean;
   /** Resolves when background bookkeeping (the blacklisting after a revoke-all) has finished. */
   settled(): Promise<void>;
@@ -166,6 +197,16 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     typeof options.database === 'object'
       ? options.database
       : await openStore(options.database ?? DEFAULT_DATABASE_URL, { logger });
+  const ownsThrottle = typeof options.throttle !== 'object';
+  const throttleStore =
+    typeof options.throttle === 'object'
+      ? options.throttle
+      : await openThrottleStore(options.throttle ?? 'memory', { clock, logger, prefix: options.busChannel ?? 'revocable' }).catch(
+          async (error: unknown) => {
+            if (ownsStore) await store.close().catch(() => {});
+            throw error;
+          },
+        );
 
   const background = new Set<Promise<unknown>>();
   const core: Core = {
@@ -187,6 +228,7 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     },
   };
   const { cache, events } = core;
+  const metrics = createMetrics({ events, cache, clock, isStale: () => auth.isRevocationStateStale() });
   let bus: RevocationBus | undefined;
   let revocationSync: ReturnType<typeof createRevocationSync> | undefined;
   try {
@@ -204,6 +246,7 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
       maxStalenessMs: settings.maxRevocationStaleness * 1000,
       bus,
       logger,
+      onRemoteEntries: (entries, source) => metrics.observeRemoteEntries(entries, source),
     });
     if (options.migrate !== false) await store.migrate();
     keyManager = createKeyManager({ store, backend, settings, clock, horizonMs, logger });
@@ -218,6 +261,7 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     if (revocationSync) await revocationSync.close().catch(() => {});
     else await bus?.close().catch(() => {});
     if (ownsStore) await store.close().catch(() => {});
+    if (ownsThrottle) await throttleStore.close().catch(() => {});
     throw error;
   }
   const sync = revocationSync;
@@ -247,6 +291,22 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
   const pruneTimer = setInterval(() => cache.prune(clock() - leewayMs), 60_000);
   pruneTimer.unref();
 
+  /** Flushes in progress (called or scheduled): close() stops them between batches and waits for them. */
+  const flushes = new Set<Promise<FlushCounts>>();
+  const stopFlushes = new AbortController();
+  const flushExpired = (options: Pick<FlushOptions, 'batchSize' | 'onProgress'>) => {
+    // Rows stay `leeway` past their expiry: a token is accepted until exp + leeway.
+    const nowMs = clock() - leewayMs;
+    cache.prune(nowMs);
+    const running = store.flushExpired(nowMs, horizonMs, { ...options, signal: stopFlushes.signal });
+    flushes.add(running);
+    return running.finally(() => flushes.delete(running));
+  };
+  const flushSchedule =
+    settings.flushExpiredInterval > 0
+      ? scheduleFlush({ intervalMs: settings.flushExpiredInterval * 1000, run: () => flushExpired({}), logger })
+      : undefined;
+
   const verified = (token: string, type: 'access' | 'sliding' | undefined) => {
     const valid = validateToken(backend, settings, token, type);
     if (!settings.failOpen && sync.isStale()) throw new StaleRevocationStateError();
@@ -255,7 +315,12 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     return valid.payload;
   };
 
-  /** Login: verify, then start the session only if nothing changed the user meanwhile. */
+  const loginThrottle = createLoginThrottle(settings, throttleStore, logger);
+
+  /**
+   * Login: the throttle first (a throttled attempt costs no hashing), verify, then start the session
+   * only if nothing changed the user meanwhile.
+   */
   const login = async <T>(
     username: string,
     password: string,
@@ -263,17 +328,26 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     issue: (user: User, guard: LoginGuard) => Promise<T | undefined>,
   ): Promise<T> => {
     assertOpen();
-    const record = await users.verifyCredentials(username, password);
-    const guard: LoginGuard | undefined = record && {
-      userRowId: record.id,
-      passwordHash: record.password,
-      ...(record.upgradedHash ? { upgradedHash: record.upgradedHash } : {}),
-    };
-    const issued = record && guard && (await issue(record, guard));
+    const attempt = await loginThrottle.begin(username, context.ip);
+    let record: Awaited<ReturnType<typeof users.verifyCredentials>>;
+    let issued: T | undefined;
+    try {
+      record = await users.verifyCredentials(username, password);
+      const guard: LoginGuard | undefined = record && {
+        userRowId: record.id,
+        passwordHash: record.password,
+        ...(record.upgradedHash ? { upgradedHash: record.upgradedHash } : {}),
+      };
+      issued = record && guard && (await issue(record, guard));
+    } catch (error) {
+      await attempt.abandoned();
+      throw error;
+    }
     if (!record || issued === undefined) {
       events.emit('loginFailed', { credentials: { username, password: MASKED_PASSWORD }, context });
       throw new InvalidCredentialsError();
     }
+    await attempt.succeeded();
     if (settings.updateLastLogin) await store.updateUser(record.id, { lastLoginMs: clock() });
     return issued;
   };
@@ -284,6 +358,15 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     users,
     clients: createClients(store, clock),
     keys: (keyManager as NonNullable<typeof keyManager>).keys,
+    metrics,
+    audit: attachAuditTrail({
+      events,
+      store,
+      clock,
+      runInBackground: core.runInBackground,
+      log: options.auditLog,
+    }),
+    runAs,
     async introspect(token) {
       assertOpen();
       if (!settings.failOpen && sync.isStale()) throw new StaleRevocationStateError();
@@ -351,11 +434,9 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
       await revokeAllForUser(core, userIdClaimOf(settings, record), 'password_changed', { id: userId, patch: { password: hash } });
       events.emit('passwordChanged', { userId });
     },
-    async flushExpired() {
+    async flushExpired(options = {}) {
       assertOpen();
-      const nowMs = clock() - leewayMs;
-      cache.prune(nowMs);
-      return store.flushExpired(nowMs, horizonMs);
+      return flushExpired(options);
     },
     syncRevocations() {
       assertOpen();
@@ -378,7 +459,7 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
       }
       return stop;
     },
-    isRevocationStateStale: () => !settings.failOpen && sync.isStale(),
+    isRevocationStateStale: () => sync.isStale(),
     async settled() {
       while (background.size) await Promise.allSettled([...background]);
     },
@@ -386,10 +467,14 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
       if (closed) return;
       closed = true;
       clearInterval(pruneTimer);
+      stopFlushes.abort();
+      await flushSchedule?.stop();
+      await Promise.allSettled([...flushes]);
       await auth.settled();
       await keyManager?.close();
       await sync.close();
       // A store handed in by the caller stays the caller's to close.
+      if (ownsThrottle) await throttleStore.close();
       if (ownsStore) await store.close();
     },
   };

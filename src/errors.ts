@@ -114,6 +114,20 @@ export class SessionNotFoundError extends RevocableError {
   }
 }
 
+/**
+ * Too many login attempts (DRF's `Throttled`, with DRF's own message): from this address, for this
+ * username, or failed ones from this address. Answered before the password is looked at.
+ */
+export class ThrottledError extends RevocableError {
+  /** Whole seconds until the attempt may succeed, at least 1: the `Retry-After` header. */
+  readonly retryAfterSeconds: number;
+  constructor(retryAfterSeconds: number) {
+    const wait = Math.max(1, Math.ceil(retryAfterSeconds));
+    super(`Request was throttled. Expected available in ${wait} second${wait === 1 ? '' : 's'}.`, 'throttled', 429);
+    this.retryAfterSeconds = wait;
+  }
+}
+
 /** The instance is closed, or the store is unusable. */
 export class UnavailableError extends RevocableError {
   constructor(detail: string, code = 'unavailable') {

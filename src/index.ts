@@ -25,6 +25,7 @@ export {
   SessionNotFoundError,
   SettingsError,
   StaleRevocationStateError,
+  ThrottledError,
   TokenError,
   TokenMessages,
   TokenRevokedError,
@@ -36,15 +37,19 @@ export {
 export { type RevocationLevel, RevocationCache } from './revocation/cache.ts';
 export { ALGORITHMS, type Algorithm, type Settings, type SettingsInput, resolveSettings } from './settings/settings.ts';
 export { parseDuration } from './settings/duration.ts';
-export type { FlushCounts, Store } from './store/store.ts';
+export type { FlushCounts, FlushOptions, FlushProgress, Store } from './store/store.ts';
 export type { RevocationEntry, SessionRecord, TokenType, UserRecord } from './store/records.ts';
 export { DEFAULT_DATABASE_URL, openStore } from './store/open.ts';
 export type { RevocationBus } from './bus/bus.ts';
 export { openBus } from './bus/open.ts';
 export { inProcessBus } from './bus/in-process.ts';
+export { type ThrottleCounter, type ThrottleStore, openThrottleStore } from './throttle/throttle.ts';
+export { memoryThrottleStore } from './throttle/memory.ts';
 export type { PasswordHashingOptions } from './users/passwords.ts';
 export type { NewUserInput, User, Users } from './users/users.ts';
 export { buildServer, type ServerOptions } from './http/fastify.ts';
+export { AUTH_FAILURE_REASONS, type AuthFailureReason, type Metrics } from './metrics/metrics.ts';
+export { type OpenApiPaths, buildOpenApi } from './http/openapi.ts';
 export { createAuthenticator, InvalidAccessTokenError, type Principal } from './http/authenticate.ts';
 export {
   createResourceServer,

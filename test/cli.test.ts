@@ -59,6 +59,17 @@ describe('revocable CLI', () => {
     const flushed = await cli(['flush-expired']);
     expect(flushed.code).toBe(0);
     expect(flushed.stdout).toMatch(/^deleted \d+ outstanding tokens/);
+    // Not a terminal: the final line alone, no progress bar on stderr.
+    expect(flushed.stderr).toBe('');
+    expect(await cli(['flush-expired', '--batch-size', '2'])).toMatchObject({
+      code: 0,
+      stdout: 'deleted 0 outstanding tokens, 0 blacklisted tokens, 0 sessions and 0 revocation log entries, all expired\n',
+      stderr: '',
+    });
+    expect(await cli(['flush-expired', '--batch-size', '0'])).toMatchObject({
+      code: 1,
+      stderr: 'revocable: --batch-size must be a whole number of rows, at least 1, got "0"\n',
+    });
   });
 
   it.each([
@@ -66,6 +77,7 @@ describe('revocable CLI', () => {
     [{ REVOCABLE_BLACKLIST_AFTER_ROTATION: '1' }, 'REVOCABLE_BLACKLIST_AFTER_ROTATION'],
     [{ REVOCABLE_ACCESS_TOKEN_LIFETIME: '0' }, 'REVOCABLE_ACCESS_TOKEN_LIFETIME'],
     [{ REVOCABLE_REFRESH_TOKEN_LIFETIME: 'forever' }, 'REVOCABLE_REFRESH_TOKEN_LIFETIME'],
+    [{ REVOCABLE_FLUSH_EXPIRED_INTERVAL: 'hourly' }, 'REVOCABLE_FLUSH_EXPIRED_INTERVAL'],
     [{ REVOCABLE_SIGNING_KEY: 'short' }, 'REVOCABLE_SIGNING_KEY'],
     [{ PORT: 'eighty' }, 'PORT'],
     [{ DATABASE_URL: 'oracle://db' }, 'DATABASE_URL'],

@@ -10,6 +10,8 @@ export interface CliConfig {
   busUrl: string | undefined;
   /** `REVOCABLE_BUS_CHANNEL`: the deployment's channel on a shared bus. */
   busChannel: string | undefined;
+  /** `REDIS_URL`, where login throttling counts for every instance (whatever the bus); in memory otherwise. */
+  throttleUrl: string | undefined;
   /** `REVOCABLE_SIGNING_KEY`, or the contents of the file `REVOCABLE_SIGNING_KEY_FILE` names. */
   signingKey: string | undefined;
   /** `REVOCABLE_ALGORITHM`, checked here: the key generated for a SQLite file depends on it. */
@@ -19,6 +21,24 @@ export interface CliConfig {
   keyEnv: { signingKey: string; verifyingKey: string };
   host: string;
   port: number;
+  /** `REVOCABLE_METRICS` (default true) serves `GET /metrics`; with `REVOCABLE_METRICS_TOKEN`, only to that bearer token. */
+  metrics: { enabled: boolean; token: string | undefined };
+  /**
+   * `REVOCABLE_TRUST_PROXY`: trust `X-Forwarded-*` from the proxy in front (client IPs for sessions,
+   * audit and throttling; HTTPS for the admin cookie): `true` (any proxy), or the proxies' addresses / CIDRs.
+   */
+  trustProxy: boolean | string[];
+}
+
+/** `REVOCABLE_TRUST_PROXY`: unset or `false` trusts nothing. */
+function readTrustProxy(value: string | undefined): boolean | string[] {
+  if (value === undefined || value === '' || value === 'false') return false;
+  if (value === 'true') return true;
+  const addresses = value.split(',').map((part) => part.trim()).filter((part) => part !== '');
+  if (addresses.length === 0 || addresses.some((part) => !/^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(part))) {
+    throw new SettingsError('REVOCABLE_TRUST_PROXY', `must be "true", "false", or the proxies' addresses / CIDRs (comma-separated), got "${value}"`);
+  }
+  return addresses;
 }
 
 /** The environment variable behind each setting the CLI sets, to name it in errors. */
@@ -33,8 +53,22 @@ export const SETTING_ENV: Record<string, string> = {
   revocationPollInterval: 'REVOCABLE_REVOCATION_POLL_INTERVAL',
   maxRevocationStaleness: 'REVOCABLE_MAX_REVOCATION_STALENESS',
   failOpen: 'REVOCABLE_FAIL_OPEN',
+  flushExpiredInterval: 'REVOCABLE_FLUSH_EXPIRED_INTERVAL',
   busChannel: 'REVOCABLE_BUS_CHANNEL',
+  loginFailuresPerUsername: 'REVOCABLE_LOGIN_FAILURES_PER_USERNAME',
+  loginFailuresPerIp: 'REVOCABLE_LOGIN_FAILURES_PER_IP',
+  loginFailureWindow: 'REVOCABLE_LOGIN_FAILURE_WINDOW',
+  loginAttemptsPerIp: 'REVOCABLE_LOGIN_ATTEMPTS_PER_IP',
+  loginAttemptWindow: 'REVOCABLE_LOGIN_ATTEMPT_WINDOW',
 };
+
+/** A login throttle limit: a whole number, 0 for off; unset or empty for the default. */
+function readLimit(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const value = env[name];
+  if (value === undefined || value === '') return undefined;
+  if (!/^\d{1,9}$/.test(value)) throw new SettingsError(name, `must be a whole number (0 turns the limit off), got "${value}"`);
+  return Number(value);
+}
 
 function readBoolean(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
   const value = env[name];
@@ -66,7 +100,8 @@ function readKey(env: NodeJS.ProcessEnv, name: string): { key: string | undefine
 
 /**
  * Reads the CLI's configuration. The standalone server rotates refresh tokens and blacklists the
- * rotated ones by default (the safe choice); the library keeps Simple JWT's defaults.
+ * rotated ones by default (the safe choice), and flushes expired rows every hour; the library keeps
+ * Simple JWT's defaults (and no scheduled flush).
  */
 export function readConfig(env: NodeJS.ProcessEnv = process.env): CliConfig {
   const settings: Omit<SettingsInput, 'signingKey'> = {
@@ -78,6 +113,14 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): CliConfig {
   if (env.REVOCABLE_REVOCATION_POLL_INTERVAL) settings.revocationPollInterval = env.REVOCABLE_REVOCATION_POLL_INTERVAL;
   if (env.REVOCABLE_MAX_REVOCATION_STALENESS) settings.maxRevocationStaleness = env.REVOCABLE_MAX_REVOCATION_STALENESS;
   if (env.REVOCABLE_FAIL_OPEN) settings.failOpen = readBoolean(env, 'REVOCABLE_FAIL_OPEN', false);
+  // The standalone server cleans up after itself (hourly, in batches); the library leaves it to the host.
+  settings.flushExpiredInterval = env.REVOCABLE_FLUSH_EXPIRED_INTERVAL || '1h';
+  for (const setting of ['loginFailuresPerUsername', 'loginFailuresPerIp', 'loginAttemptsPerIp'] as const) {
+    const limit = readLimit(env, SETTING_ENV[setting] as string);
+    if (limit !== undefined) settings[setting] = limit;
+  }
+  if (env.REVOCABLE_LOGIN_FAILURE_WINDOW) settings.loginFailureWindow = env.REVOCABLE_LOGIN_FAILURE_WINDOW;
+  if (env.REVOCABLE_LOGIN_ATTEMPT_WINDOW) settings.loginAttemptWindow = env.REVOCABLE_LOGIN_ATTEMPT_WINDOW;
   const algorithm = (env.REVOCABLE_ALGORITHM || 'HS256') as Algorithm;
   if (!ALGORITHMS.includes(algorithm)) {
     throw new SettingsError('REVOCABLE_ALGORITHM', `must be one of ${ALGORITHMS.join(', ')}, got "${algorithm}"`);
@@ -109,11 +152,14 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): CliConfig {
     databaseUrl,
     busUrl,
     busChannel: env.REVOCABLE_BUS_CHANNEL || undefined,
+    throttleUrl: env.REDIS_URL || undefined,
     signingKey: signing.key,
     algorithm,
     settings,
     keyEnv: { signingKey: signing.from, verifyingKey: verifying.from },
     host,
     port,
+    metrics: { enabled: readBoolean(env, 'REVOCABLE_METRICS', true), token: env.REVOCABLE_METRICS_TOKEN || undefined },
+    trustProxy: readTrustProxy(env.REVOCABLE_TRUST_PROXY),
   };
 }

@@ -1,4 +1,4 @@
-import { type Auth, createAuth } from '../auth.ts';
+import { type Auth, type AuthOptions, createAuth } from '../auth.ts';
 import { SettingsError } from '../errors.ts';
 import { type CliConfig, SETTING_ENV, readConfig } from './config.ts';
 import { resolveSigningKey } from './signing-key.ts';
@@ -7,7 +7,14 @@ import { resolveSigningKey } from './signing-key.ts';
 export class CliError extends Error {}
 
 /** Reads the environment and opens the library; configuration problems become one-line {@link CliError}s. */
-export async function openAuth(options: { createKey: boolean; log?: (line: string) => void }): Promise<{
+export async function openAuth(options: {
+  createKey: boolean;
+  log?: (line: string) => void;
+  /** The server logs every audit line as JSON. */
+  auditLog?: AuthOptions['auditLog'];
+  /** Count login throttling in Redis when `REDIS_URL` is set (the server; commands log no one in). */
+  throttle?: boolean;
+}): Promise<{
   auth: Auth;
   config: CliConfig;
 }> {
@@ -21,6 +28,8 @@ export async function openAuth(options: { createKey: boolean; log?: (line: strin
       database: config.databaseUrl,
       ...(config.busUrl ? { bus: config.busUrl } : {}),
       ...(config.busChannel ? { busChannel: config.busChannel } : {}),
+      ...(options.throttle && config.throttleUrl ? { throttle: config.throttleUrl } : {}),
+      ...(options.auditLog ? { auditLog: options.auditLog } : {}),
     });
     return { auth, config };
   } catch (error) {

@@ -1,11 +1,23 @@
+import { userInfo } from 'node:os';
 import { Command, CommanderError } from 'commander';
+import { runAs } from '../audit/actor.ts';
 import { RevocableError } from '../errors.ts';
 import { addClient, createUser, deactivateUser, flushExpired, migrate, revokeUser } from './commands/admin.ts';
 import { generateKey, listKeys, rotateKeys } from './commands/keys.ts';
+import { importDjango } from './commands/import-django.ts';
+import { audit } from './commands/audit.ts';
 import { serve } from './commands/serve.ts';
 import { CliError } from './context.ts';
 
 const print = (line: string) => process.stdout.write(`${line}\n`);
+
+function operator(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'unknown';
+  }
+}
 
 const program = new Command()
   .name('revocable')
@@ -15,7 +27,8 @@ const program = new Command()
     '\nConfiguration comes from the environment: DATABASE_URL (default sqlite:./revocable.db),\n' +
       'REVOCABLE_SIGNING_KEY (or REVOCABLE_SIGNING_KEY_FILE), REVOCABLE_VERIFYING_KEY (or _FILE),\n' +
       'REVOCABLE_ALGORITHM, REVOCABLE_ACCESS_TOKEN_LIFETIME, REVOCABLE_REFRESH_TOKEN_LIFETIME,\n' +
-      'REVOCABLE_ROTATE_REFRESH_TOKENS, REVOCABLE_BLACKLIST_AFTER_ROTATION, HOST, PORT;\n' +
+      'REVOCABLE_ROTATE_REFRESH_TOKENS, REVOCABLE_BLACKLIST_AFTER_ROTATION, REVOCABLE_FLUSH_EXPIRED_INTERVAL,\n' +
+      'HOST, PORT;\n' +
       'for several instances: REDIS_URL or REVOCABLE_BUS=postgres, REVOCABLE_REVOCATION_POLL_INTERVAL,\n' +
       'REVOCABLE_MAX_REVOCATION_STALENESS, REVOCABLE_FAIL_OPEN (docs/deployment.md).',
   )
@@ -80,12 +93,31 @@ keys
   .action(() => listKeys(print));
 
 program
+  .command('audit')
+  .description('the audit trail, newest first: revocations (who, what, why) and logins')
+  .option('--user <username>', 'only lines about this user')
+  .option('--since <when>', 'only lines since a date (2026-11-29T10:00Z) or a duration ago (1h, 7d)')
+  .option('--limit <n>', 'at most this many lines (default 100, at most 1000)')
+  .option('--json', 'one JSON object per line')
+  .action((options) => audit(options, print));
+
+program
+  .command('import-django')
+  .description('import users, password hashes and Simple JWT outstanding and blacklisted tokens from a Django database; safe to run again')
+  .requiredOption('--from <url>', 'the Django database: sqlite:/path/db.sqlite3 or postgres://user:password@host/db')
+  .option('--user-table <table>', 'the user table of a custom user model (default auth_user)')
+  .option('--batch-size <rows>', 'rows read and written per transaction (default 1000)')
+  .action((options) => importDjango(options, print));
+
+program
   .command('flush-expired')
-  .description('delete expired tokens, blacklist rows, sessions and log entries')
-  .action(() => flushExpired(print));
+  .description('delete expired tokens, blacklist rows, sessions and log entries, in batches (a progress bar on a terminal)')
+  .option('--batch-size <rows>', 'rows per DELETE statement and transaction (default 5000)')
+  .action((options) => flushExpired(options, print));
 
 try {
-  await program.parseAsync(process.argv);
+  // Revocations made by a command are audited as the operator's.
+  await runAs({ actor: `cli:${operator()}` }, () => program.parseAsync(process.argv));
 } catch (error) {
   if (error instanceof CommanderError) process.exit(error.exitCode);
   const message =

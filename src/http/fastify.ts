@@ -5,11 +5,14 @@ import Fastify, {
   type FastifyRequest,
   type FastifyServerOptions,
 } from 'fastify';
+import { ADMIN_OPENAPI_PATHS } from '../admin/openapi.ts';
+import { adminPlugin } from '../admin/plugin.ts';
 import type { Auth } from '../auth.ts';
 import { RequestError } from '../errors.ts';
 import { type HttpReply, errorReply } from './reply.ts';
 import { FEED_MAX_BUFFERED_BYTES } from './revocation-feed.ts';
-import { ALL_METHODS, type HttpRequest, type Route, createPathHandler, createRoutes } from './routes.ts';
+import type { OpenApiPaths } from './openapi.ts';
+import { ALL_METHODS, type HttpRequest, type Route, type RouteOptions, createPathHandler, createRoutes } from './routes.ts';
 
 /** Options of {@link buildServer}. */
 export interface ServerOptions {
@@ -17,6 +20,31 @@ export interface ServerOptions {
   bodyLimit?: number;
   /** A pino logger, or false (default) for none. */
   logger?: FastifyServerOptions['loggerInstance'] | false;
+  /**
+   * Trust `X-Forwarded-*` from a proxy in front (Fastify's `trustProxy`): the client's IP, and HTTPS
+   * for the admin's Secure cookie. Default false.
+   */
+  trustProxy?: FastifyServerOptions['trustProxy'];
+  /**
+   * Serve `GET /metrics` (default true); `{ token }` serves it only to `Authorization: Bearer <token>`.
+   * Do not expose it publicly (docs/deployment.md#monitoring).
+   */
+  metrics?: RouteOptions['metrics'];
+  /** Paths this server serves outside the route table (a plugin's), for `GET /openapi.json`. */
+  openApiPaths?: OpenApiPaths;
+}
+
+/** A route as Fastify registered it: what {@link registeredRoutes} lists. */
+export interface RegisteredRoute {
+  methods: string[];
+  url: string;
+}
+
+const registered = new WeakMap<FastifyInstance, RegisteredRoute[]>();
+
+/** Every route registered on a server made by {@link buildServer}, plugins' included (the OpenAPI test compares them with the document). */
+export function registeredRoutes(app: FastifyInstance): RegisteredRoute[] {
+  return [...(registered.get(app) ?? [])];
 }
 
 /** The standalone server: Simple JWT's routes and ours, on Fastify. */
@@ -26,11 +54,20 @@ export async function buildServer(auth: Auth, options: ServerOptions = {}): Prom
     routerOptions: { ignoreTrailingSlash: true },
     exposeHeadRoutes: false,
     return503OnClosing: true,
+    // Closing ends every connection: an idle keep-alive (or a stream's aborted fetch) must not hold it for a minute.
+    forceCloseConnections: true,
     clientErrorHandler: answerClientError,
     // A URL Fastify cannot decode (`/api/token/%E0%A4%A`) is refused before routing.
     frameworkErrors: (_error, _request, reply) =>
       send(reply, errorReply(new RequestError(400, 'bad_request', 'Malformed URL.', { withCode: true }))),
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
+    ...(options.trustProxy !== undefined ? { trustProxy: options.trustProxy } : {}),
+  });
+
+  const routesSeen: RegisteredRoute[] = [];
+  registered.set(app, routesSeen);
+  app.addHook('onRoute', (route) => {
+    routesSeen.push({ methods: [route.method].flat().map(String), url: route.url });
   });
 
   // Every body arrives raw; the routes parse it after authentication, as DRF does. Fastify would refuse
@@ -52,7 +89,12 @@ export async function buildServer(auth: Auth, options: ServerOptions = {}): Prom
   });
 
   const byPath = new Map<string, Route[]>();
-  for (const route of createRoutes(auth)) byPath.set(route.path, [...(byPath.get(route.path) ?? []), route]);
+  const routeOptions: RouteOptions = {
+    ...(options.metrics !== undefined ? { metrics: options.metrics } : {}),
+    // The admin pages are a plugin of their own, outside the route table; the document lists them too.
+    openApiPaths: { ...ADMIN_OPENAPI_PATHS, ...options.openApiPaths },
+  };
+  for (const route of createRoutes(auth, routeOptions)) byPath.set(route.path, [...(byPath.get(route.path) ?? []), route]);
   for (const [path, routes] of byPath) {
     const handlePath = createPathHandler(auth, routes);
     app.route({
@@ -88,6 +130,9 @@ export async function buildServer(auth: Auth, options: ServerOptions = {}): Prom
     }
     return send(reply, errorReply(error));
   });
+  // The admin pages (src/admin/): HTML, its own 404 and error pages, security headers, form bodies.
+  // Registered last and not awaited: it loads at ready(), so the routes above keep the error handler above.
+  app.register(adminPlugin, { prefix: '/admin', auth, contentTypeOf: (request) => originalContentType.get(request) });
   return app;
 }
 
@@ -139,9 +184,11 @@ function sendStream(reply: FastifyReply, answer: HttpReply, openStreams: Set<() 
 }
 
 function send(reply: FastifyReply, answer: HttpReply): FastifyReply {
-  if (answer.status >= 500) reply.log.error({ err: answer.cause, body: answer.body }, 'request failed');
+  // A 5xx the routes answer on purpose (`/readyz` not ready) has no error behind it, nothing to log.
+  if (answer.status >= 500 && answer.cause !== undefined) reply.log.error({ err: answer.cause, body: answer.body }, 'request failed');
   reply.code(answer.status);
   if (answer.headers) reply.headers(answer.headers);
+  if (answer.text !== undefined) return reply.send(answer.text);
   if (answer.body === undefined) return reply.send();
   return reply.header('content-type', 'application/json').send(Buffer.from(JSON.stringify(answer.body)));
 }

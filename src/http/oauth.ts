@@ -1,4 +1,5 @@
 import type { Auth } from '../auth.ts';
+import { identifyActor } from '../audit/actor.ts';
 import type { HttpReply } from './reply.ts';
 
 /**
@@ -61,6 +62,7 @@ export async function authenticateClient(
     clientSecret = oauthParameter(data, 'client_secret');
   }
   if (clientId !== undefined && clientSecret !== undefined && (await auth.clients.authenticate(clientId, clientSecret))) {
+    identifyActor(`client:${clientId}`);
     return undefined;
   }
   return clientRefused();

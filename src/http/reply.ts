@@ -4,6 +4,7 @@ import {
   NotAuthenticatedError,
   RequestError,
   RevocableError,
+  ThrottledError,
   ValidationError,
 } from '../errors.ts';
 import { isDatabaseUnavailable } from '../store/unavailable.ts';
@@ -14,6 +15,8 @@ export interface HttpReply {
   status: number;
   body?: unknown;
   headers?: Record<string, string>;
+  /** A body that is not JSON (the metrics), sent as is: `headers` give its content type. */
+  text?: string;
   /** The error behind a 5xx answer, for the log (never sent). */
   cause?: unknown;
   /** A response that stays open (Server-Sent Events): the adapter writes its chunks until either side ends. */
@@ -48,6 +51,13 @@ function toReply(error: unknown): HttpReply {
   // DRF answers these two without a `code` key.
   if (error instanceof InvalidCredentialsError || error instanceof NotAuthenticatedError) {
     return { status: 401, body: { detail: error.detail } };
+  }
+  if (error instanceof ThrottledError) {
+    return {
+      status: 429,
+      body: { detail: error.detail, code: error.code },
+      headers: { 'retry-after': String(error.retryAfterSeconds) },
+    };
   }
   if (error instanceof RevocableError) {
     return { status: error.status, body: { detail: error.detail, code: error.code } };

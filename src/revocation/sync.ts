@@ -19,7 +19,19 @@ export interface RevocationSyncOptions {
   maxStalenessMs: number;
   bus: RevocationBus | undefined;
   logger: Pick<Console, 'error' | 'warn'>;
+  /**
+   * Hears of entries committed by another process, once each, when they first arrive here: from the bus
+   * or from a log read after the start-up one (the metrics' propagation delay). Never this process's own
+   * entries (committed through `applyLocal`, and echoed back by the bus and the log), nor the start-up backlog.
+   */
+  onRemoteEntries?: (entries: RevocationEntry[], source: RemoteSource) => void;
 }
+
+/** Where an entry from another process came in: the bus, or a read of the revocation log. */
+export type RemoteSource = 'bus' | 'log';
+
+/** How many sequence numbers are remembered to tell a new entry from one seen already. */
+const REMEMBERED_SEQS = 10_000;
 
 /**
  * Keeps the cache in step with every instance's revocations: the bus brings them within milliseconds,
@@ -41,6 +53,29 @@ export function createRevocationSync(options: RevocationSyncOptions) {
   let failing = false;
   const publishing = new Set<Promise<void>>();
   const watchers = new Set<(entries: RevocationEntry[]) => void>();
+  /** Sequence numbers applied lately (this process's own and received ones), oldest first. */
+  const seen = new Set<number>();
+  /** Marks entries seen and answers those that were not (none, remembering nothing, when no one listens). */
+  const firstSeen = (entries: RevocationEntry[]): RevocationEntry[] => {
+    if (!options.onRemoteEntries) return [];
+    const fresh = entries.filter((entry) => !seen.has(entry.seq));
+    for (const entry of fresh) seen.add(entry.seq);
+    for (const seq of seen) {
+      if (seen.size <= REMEMBERED_SEQS) break;
+      seen.delete(seq);
+    }
+    return fresh;
+  };
+  /** Reports entries from elsewhere seen here for the first time. */
+  const received = (entries: RevocationEntry[], source: RemoteSource, report = true) => {
+    const fresh = firstSeen(entries);
+    if (!report || fresh.length === 0) return;
+    try {
+      options.onRemoteEntries?.(fresh, source);
+    } catch (error) {
+      logger.error('revocable: onRemoteEntries failed', error);
+    }
+  };
   /** Applies entries from any source and hands them to the watchers (the revocation feed). */
   const apply = (entries: RevocationEntry[]) => {
     cache.apply(entries);
@@ -63,6 +98,7 @@ export function createRevocationSync(options: RevocationSyncOptions) {
       options.maxStalenessMs,
     );
     apply(entries);
+    received(entries, 'log', !initialRead);
     cursor.advance(
       entries.map((entry) => entry.seq),
       performance.now(),
@@ -101,7 +137,10 @@ export function createRevocationSync(options: RevocationSyncOptions) {
      */
     async listen(): Promise<void> {
       await bus?.start(
-        (entries) => apply(entries),
+        (entries) => {
+          apply(entries);
+          received(entries, 'bus');
+        },
         () => tick(),
       );
       if (options.intervalMs > 0) {
@@ -113,6 +152,7 @@ export function createRevocationSync(options: RevocationSyncOptions) {
     /** Applies entries this process committed, and tells the other instances. */
     applyLocal(entries: RevocationEntry[]): void {
       if (!entries.length) return;
+      firstSeen(entries);
       apply(entries);
       if (!bus) return;
       const sending = bus

@@ -43,6 +43,9 @@ export function keyFitsAlgorithm(key: KeyObject, algorithm: Algorithm): boolean 
   return wanted?.includes(actual) ?? false;
 }
 
+/** The longest delay a Node.js timer takes (about 24.8 days); a longer one fires at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** RFC 7518 §3.2: an HMAC key at least as long as the hash output. */
 const HMAC_MIN_KEY_BYTES: Partial<Record<Algorithm, number>> = { HS256: 32, HS384: 48, HS512: 64 };
 
@@ -94,6 +97,9 @@ const schema = z.strictObject({
   sessionMaxLifetime: duration(true).nullable().default(null),
   recordUserAgent: z.boolean().default(true),
   recordIp: z.boolean().default(true),
+  flushExpiredInterval: duration(false)
+    .refine((seconds) => seconds * 1000 <= MAX_TIMER_MS, 'must be at most 24 days (or 0: off)')
+    .default(0),
   accessTokenTyp: z
     .string()
     .regex(/^[\x21-\x7e]+$/, 'must be a media type such as "at+jwt"')
@@ -101,6 +107,11 @@ const schema = z.strictObject({
   revocationPollInterval: duration(false).default(0.25),
   maxRevocationStaleness: duration(true).default(5),
   failOpen: z.boolean().default(false),
+  loginFailuresPerUsername: z.number().int().min(0).default(10),
+  loginFailuresPerIp: z.number().int().min(0).default(100),
+  loginFailureWindow: duration(true).default(900),
+  loginAttemptsPerIp: z.number().int().min(0).default(1000),
+  loginAttemptWindow: duration(true).default(60),
 });
 
 /** Settings as given: every key optional but `signingKey`; durations as seconds or strings like `"5m"`. */

@@ -124,3 +124,29 @@ export interface SigningKeyRecord {
   activatesAtMs: number | null;
   verifyUntilMs: number | null;
 }
+
+/** One line of the audit trail. */
+export interface AuditRecord {
+  /** Assigned by the store; increasing. */
+  id?: number;
+  atMs: number;
+  /** What happened: see `AuditAction` in audit/audit.ts. */
+  action: string;
+  /** Who did it: `user:<id>`, `client:<id>`, `staff:<username>`, `cli:<os user>`, `system`, `library`. */
+  actor: string;
+  /** The user it concerns, when known. */
+  userId: string | null;
+  /** The session id, jti or username it concerns. */
+  subject: string | null;
+  reason: string | null;
+  ip: string | null;
+}
+
+/** Which audit lines to read: newest first, at most `limit`, before `beforeId` (paging). */
+export interface AuditQuery {
+  userId?: string;
+  sinceMs?: number;
+  actions?: string[];
+  beforeId?: number;
+  limit: number;
+}

@@ -1,4 +1,6 @@
 import type {
+  AuditQuery,
+  AuditRecord,
   ClientRecord,
   NewUser,
   OutstandingToken,
@@ -10,6 +12,13 @@ import type {
   UserPatch,
   UserRecord,
 } from './records.ts';
+import type {
+  ImportTokensOptions,
+  ImportedToken,
+  ImportedTokensOutcome,
+  ImportedUser,
+  ImportedUsersOutcome,
+} from './imports.ts';
 
 /** What a new login records. */
 export interface NewSession {
@@ -82,6 +91,11 @@ export interface Store {
   /** Applies pending migrations. */
   migrate(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Resolves once the database has answered a trivial query (`select 1`); rejects when it fails, or has
+   * not answered within `timeoutMs` (default 1000). What `GET /readyz` asks.
+   */
+  ping(timeoutMs?: number): Promise<void>;
 
   createUser(user: NewUser): Promise<UserRecord>;
   findUserById(id: number): Promise<UserRecord | undefined>;
@@ -89,8 +103,28 @@ export interface Store {
   updateUser(id: number, patch: UserPatch): Promise<boolean>;
   deleteUser(id: number): Promise<boolean>;
 
+  // Admin (the admin pages, src/admin/): reads only.
+  /**
+   * Admin: the users whose username contains `query`, compared case-insensitively (an empty query
+   * matches every user; `%` and `_` match themselves), ordered by username, `limit` of them from
+   * `offset`, and how many match in all.
+   */
+  searchUsers(search: { query: string; offset: number; limit: number }): Promise<{ users: UserRecord[]; total: number }>;
+  /**
+   * Admin: the user's sessions in any state (live, revoked, expired but not flushed yet), most recently
+   * used first, at most `limit`. Whether one is live is `listSessions`'s to say.
+   */
+  recentSessions(userId: string, limit: number): Promise<SessionRecord[]>;
+
   createClient(client: ClientRecord): Promise<void>;
   findClient(clientId: string): Promise<ClientRecord | undefined>;
+  /** Audit: appends lines (one statement); they are kept until deleted by hand. */
+  appendAudit(records: AuditRecord[]): Promise<void>;
+  /** Audit: lines matching the query, newest first. */
+  listAudit(query: AuditQuery): Promise<AuditRecord[]>;
+  /** Audit: how many lines of each action per hour since `sinceMs` (hours as epoch ms of their start). */
+  countAuditByHour(sinceMs: number, actions: string[]): Promise<{ hourMs: number; action: string; count: number }[]>;
+
   /** Every managed signing key, oldest first. */
   listSigningKeys(): Promise<SigningKeyRecord[]>;
   addSigningKey(key: SigningKeyRecord): Promise<void>;
@@ -175,9 +209,56 @@ export interface Store {
    * one: readers ask again for the numbers they have not seen (see revocation/log-cursor.ts).
    */
   loadRevocations(nowMs: number, afterSeq: number, horizonMs: number, missing?: number[]): Promise<RevocationEntry[]>;
-  /** Deletes what can no longer matter: expired tokens, blacklist rows, sessions and log entries. */
-  flushExpired(nowMs: number, horizonMs: number): Promise<FlushCounts>;
+  /**
+   * Deletes what can no longer matter at `nowMs` (the caller passes its clock minus `leeway`): outstanding
+   * tokens, blacklist rows and sessions whose `expires_at_ms` is at or before `nowMs`, and the log entries
+   * `loadRevocations(nowMs, …, horizonMs)` would no longer answer. Not one transaction: bounded batches
+   * (`options.batchSize` rows per DELETE, each its own transaction), table after table, with a turn of
+   * the event loop between batches, so no lock is held for long. Every row deleted is one that no live
+   * token needs, whatever runs between the batches, so stopping half-way (`options.signal`) is safe.
+   */
+  flushExpired(nowMs: number, horizonMs: number, options?: FlushOptions): Promise<FlushCounts>;
+
+  // Import ------------------------------------------------------------------------------------------
+  // `revocable import-django`: bulk writes of what another system issued, one transaction per call.
+  // Idempotent: what is present already is skipped, never duplicated, so an import can run again.
+
+  /**
+   * Inserts users with their own ids (the tokens of the other system name users by id). A user present
+   * under the same id and username is left as it is, except that a hash still in the other system's
+   * format follows a change made there (a hash written here, by a login's upgrade or a password change,
+   * is never replaced). A user whose id or username belongs to another user is a conflict, not imported.
+   */
+  importUsers(users: ImportedUser[]): Promise<ImportedUsersOutcome>;
+  /**
+   * Records refresh and sliding tokens another system issued, each in a session of its own keyed by its
+   * jti, as a token adopted at its first refresh gets; blacklists those blacklisted there, each with its
+   * revocation log entry (ending the session if an earlier import recorded the token live).
+   */
+  importTokens(tokens: ImportedToken[], options: ImportTokensOptions): Promise<ImportedTokensOutcome>;
 }
+
+/** How `flushExpired` works through the tables. */
+export interface FlushOptions {
+  /** Rows per DELETE statement (and transaction); default {@link DEFAULT_FLUSH_BATCH_SIZE}. */
+  batchSize?: number;
+  /**
+   * Called before the first batch and after every batch. With it, the store first counts the rows each
+   * table is to lose (`expected`): what a progress bar needs, at the price of one COUNT per table.
+   */
+  onProgress?: (progress: FlushProgress) => void;
+  /** Once aborted, stops before the next batch and resolves with what was deleted so far. */
+  signal?: AbortSignal;
+}
+
+/** Where a flush is: rows deleted so far, and the counts taken before it started. */
+export interface FlushProgress {
+  deleted: FlushCounts;
+  expected: FlushCounts;
+}
+
+/** Rows per DELETE of `flushExpired`: a few milliseconds of SQLite work per batch (bench/flush-expired.ts). */
+export const DEFAULT_FLUSH_BATCH_SIZE = 5000;
 
 /** Rows deleted by `flushExpired`, per table. */
 export interface FlushCounts {

@@ -68,6 +68,11 @@ export async function createPasswordHasher(options: PasswordHashingOptions = {})
   };
 }
 
+/** Whether `verify` can check a password against this hash: argon2 PHC strings and Django's `pbkdf2_sha256$…`. */
+export function isSupportedHash(encoded: string): boolean {
+  return encoded.startsWith('$argon2') || encoded.startsWith('pbkdf2_sha256$');
+}
+
 async function verifyDjangoPbkdf2(encoded: string, password: string): Promise<boolean> {
   const [, iterationsText, salt, expected] = encoded.split('$');
   const iterations = Number(iterationsText);

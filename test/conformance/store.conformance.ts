@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe } from 'vitest';
 import type { Store } from '../../src/store/store.ts';
 import type { TestDatabase, TestDatabaseKind } from '../support/databases.ts';
+import { adminConformance } from './store/admin.ts';
+import { auditConformance } from './store/audit.ts';
 import { concurrencyConformance } from './store/concurrency.ts';
+import { flushConformance } from './store/flush.ts';
 import { isolatedDatabasesConformance } from './store/isolated-databases.ts';
 import { loginGuardConformance } from './store/login-guard.ts';
 import { migrationsConformance } from './store/migrations.ts';
@@ -56,7 +59,10 @@ export function defineStoreConformance(kind: TestDatabaseKind, ran: () => void):
     describe('revoking', () => revokingConformance(ctx));
     describe('sessions', () => sessionsConformance(ctx));
     describe('the revocation log', () => revocationLogConformance(ctx));
+    describe('flushing expired rows', () => flushConformance(ctx));
     describe('through Auth', () => throughAuthConformance(ctx));
+    describe('the audit trail', () => auditConformance(ctx));
+    describe('admin reads', () => adminConformance(ctx));
     // Last: where it shares the database (PGlite), the keys it leaves would sign for a later Auth.
     describe('signing keys', () => signingKeysConformance(ctx));
   });

@@ -1,6 +1,8 @@
 import { ValidationError } from '../../errors.ts';
 import { CliError, openAuth } from '../context.ts';
 import { promptHidden } from '../prompt.ts';
+import { type ProgressStream, progressBar } from '../progress.ts';
+import type { FlushCounts, FlushProgress } from '../../store/store.ts';
 
 type Print = (line: string) => void;
 
@@ -89,16 +91,35 @@ export async function addClient(name: string, print: Print): Promise<void> {
   }
 }
 
-/** `revocable flush-expired`: Simple JWT's `flushexpiredtokens`. */
-export async function flushExpired(print: Print): Promise<void> {
+/** `revocable flush-expired`: Simple JWT's `flushexpiredtokens`, in batches, with a progress bar on a terminal. */
+export async function flushExpired(
+  options: { batchSize?: string },
+  print: Print,
+  stderr: ProgressStream & { isTTY?: boolean } = process.stderr,
+): Promise<void> {
+  let batchSize: number | undefined;
+  if (options.batchSize !== undefined) {
+    batchSize = Number(options.batchSize);
+    if (!/^\d+$/.test(options.batchSize) || batchSize < 1) {
+      throw new CliError(`--batch-size must be a whole number of rows, at least 1, got "${options.batchSize}"`);
+    }
+  }
   const { auth } = await openAuth({ createKey: false });
+  // A bar only where someone watches; piped or logged, the final line alone.
+  const bar = stderr.isTTY ? progressBar(stderr, 'flushing expired rows') : undefined;
+  const total = (counts: FlushCounts) => counts.outstandingTokens + counts.blacklistedTokens + counts.sessions + counts.revocationLog;
   try {
-    const counts = await auth.flushExpired();
+    const counts = await auth.flushExpired({
+      ...(batchSize !== undefined ? { batchSize } : {}),
+      ...(bar ? { onProgress: ({ deleted, expected }: FlushProgress) => bar.update(total(deleted), total(expected)) } : {}),
+    });
+    bar?.finish();
     print(
       `deleted ${counts.outstandingTokens} outstanding tokens, ${counts.blacklistedTokens} blacklisted tokens, ` +
         `${counts.sessions} sessions and ${counts.revocationLog} revocation log entries, all expired`,
     );
   } finally {
+    bar?.finish();
     await auth.close();
   }
 }

@@ -14,6 +14,7 @@ export function migrationProvider(dialect: SqlDialectName): MigrationProvider {
         '0001_initial': initial(dialect),
         '0002_clients': clients(dialect),
         '0003_signing_keys': signingKeys(dialect),
+        '0004_audit': audit(dialect),
       };
     },
   };
@@ -140,6 +141,29 @@ function signingKeys(dialect: SqlDialectName): Migration {
         .addColumn('activates_at_ms', 'bigint')
         .addColumn('verify_until_ms', 'bigint')
         .execute();
+    },
+  };
+}
+
+/** The audit trail: who revoked what and why, and every login (failed or not). Kept until deleted by hand. */
+function audit(dialect: SqlDialectName): Migration {
+  return {
+    // biome-ignore lint/suspicious/noExplicitAny: migrations run before the typed schema exists
+    async up(db: Kysely<any>) {
+      const { key, text } = await stringTypes(db, dialect);
+      await db.schema
+        .createTable('audit_events')
+        .addColumn('id', dialect === 'sqlite' ? 'integer' : 'bigint', (col) => autoIncrement(col, dialect))
+        .addColumn('at_ms', 'bigint', (col) => col.notNull())
+        .addColumn('action', key, (col) => col.notNull())
+        .addColumn('actor', key, (col) => col.notNull())
+        .addColumn('user_id', key)
+        .addColumn('subject', key)
+        .addColumn('reason', text)
+        .addColumn('ip', key)
+        .execute();
+      await db.schema.createIndex('audit_events_at_idx').on('audit_events').column('at_ms').execute();
+      await db.schema.createIndex('audit_events_user_idx').on('audit_events').columns(['user_id', 'at_ms']).execute();
     },
   };
 }

@@ -10,6 +10,18 @@ export interface Database {
   revocation_log: RevocationLogTable;
   oauth_clients: OauthClientsTable;
   signing_keys: SigningKeysTable;
+  audit_events: AuditEventsTable;
+}
+
+export interface AuditEventsTable {
+  id: Generated<number>;
+  at_ms: number;
+  action: string;
+  actor: string;
+  user_id: string | null;
+  subject: string | null;
+  reason: string | null;
+  ip: string | null;
 }
 
 export interface SigningKeysTable {

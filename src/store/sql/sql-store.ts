@@ -1,6 +1,8 @@
-import { Migrator, type Kysely, sql } from 'kysely';
+import { Migrator, type Kysely, type SqlBool, sql } from 'kysely';
 import { UserExistsError } from '../../errors.ts';
 import type {
+  AuditQuery,
+  AuditRecord,
   ClientRecord,
   NewUser,
   OutstandingToken,
@@ -12,7 +14,16 @@ import type {
   UserPatch,
   UserRecord,
 } from '../records.ts';
-import type { FlushCounts, LoginGuard, NewSession, RefreshRequest, Store, UserChange } from '../store.ts';
+import type { FlushCounts, FlushOptions, LoginGuard, NewSession, RefreshRequest, Store, UserChange } from '../store.ts';
+import { flushExpiredIn } from './flush.ts';
+import type {
+  ImportTokensOptions,
+  ImportedToken,
+  ImportedTokensOutcome,
+  ImportedUser,
+  ImportedUsersOutcome,
+} from '../imports.ts';
+import { importTokensIn, importUsersIn } from './import.ts';
 import { type SqlDialectName, migrationProvider } from './migrations.ts';
 import { useRefreshTokenIn } from './refresh.ts';
 import { fromSigningKey, toEntry, toSession, toSigningKey, toUser } from './rows.ts';
@@ -68,6 +79,19 @@ export class SqlStore implements Store {
     await this.db.destroy();
   }
 
+  async ping(timeoutMs = 1000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`the database did not answer within ${timeoutMs} ms`)), timeoutMs);
+      timer.unref();
+    });
+    try {
+      await Promise.race([sql`select 1`.execute(this.db), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   async createUser(user: NewUser): Promise<UserRecord> {
     try {
       const result = await this.db
@@ -111,6 +135,35 @@ export class SqlStore implements Store {
     return Number(result.numDeletedRows) > 0;
   }
 
+  // Admin (the admin pages, src/admin/): reads only.
+  async searchUsers(search: { query: string; offset: number; limit: number }): Promise<{ users: UserRecord[]; total: number }> {
+    // `!` escapes LIKE's wildcards: a backslash would need doubling in MySQL's string literals.
+    const pattern = `%${search.query.replace(/[!%_]/g, (char) => `!${char}`)}%`;
+    const matching = sql<SqlBool>`lower(username) like lower(${pattern}) escape '!'`;
+    const filtered = search.query === '' ? this.db.selectFrom('users') : this.db.selectFrom('users').where(matching);
+    const rows = await filtered
+      .selectAll()
+      .orderBy('username')
+      .orderBy('id')
+      .limit(Math.max(0, Math.floor(search.limit)))
+      .offset(Math.max(0, Math.floor(search.offset)))
+      .execute();
+    const counted = await filtered.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirst();
+    return { users: rows.map(toUser), total: Number(counted?.total ?? 0) };
+  }
+
+  async recentSessions(userId: string, limit: number): Promise<SessionRecord[]> {
+    const rows = await this.db
+      .selectFrom('sessions')
+      .selectAll()
+      .where('user_id', '=', userId)
+      .orderBy('last_used_at_ms', 'desc')
+      .orderBy('id')
+      .limit(Math.max(0, Math.floor(limit)))
+      .execute();
+    return rows.map(toSession);
+  }
+
   async createClient(client: ClientRecord): Promise<void> {
     await this.db
       .insertInto('oauth_clients')
@@ -126,6 +179,57 @@ export class SqlStore implements Store {
   async findClient(clientId: string): Promise<ClientRecord | undefined> {
     const row = await this.db.selectFrom('oauth_clients').selectAll().where('client_id', '=', clientId).executeTakeFirst();
     return row && { clientId: row.client_id, secretHash: row.secret_hash, name: row.name, createdAtMs: Number(row.created_at_ms) };
+  }
+
+  async appendAudit(records: AuditRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    await this.db
+      .insertInto('audit_events')
+      .values(
+        records.map((record) => ({
+          at_ms: record.atMs,
+          action: record.action,
+          actor: record.actor,
+          user_id: record.userId,
+          subject: record.subject,
+          reason: record.reason,
+          ip: record.ip,
+        })),
+      )
+      .execute();
+  }
+
+  async listAudit(query: AuditQuery): Promise<AuditRecord[]> {
+    let select = this.db.selectFrom('audit_events').selectAll();
+    if (query.userId !== undefined) select = select.where('user_id', '=', query.userId);
+    if (query.sinceMs !== undefined) select = select.where('at_ms', '>=', query.sinceMs);
+    if (query.actions?.length) select = select.where('action', 'in', query.actions);
+    if (query.beforeId !== undefined) select = select.where('id', '<', query.beforeId);
+    const rows = await select.orderBy('id', 'desc').limit(query.limit).execute();
+    return rows.map((row) => ({
+      id: Number(row.id),
+      atMs: Number(row.at_ms),
+      action: row.action,
+      actor: row.actor,
+      userId: row.user_id,
+      subject: row.subject,
+      reason: row.reason,
+      ip: row.ip,
+    }));
+  }
+
+  async countAuditByHour(sinceMs: number, actions: string[]): Promise<{ hourMs: number; action: string; count: number }[]> {
+    if (actions.length === 0) return [];
+    // Integer division on every dialect: MySQL's `/` is decimal.
+    const hour = this.dialect === 'mysql' ? sql<number>`at_ms div 3600000` : sql<number>`at_ms / 3600000`;
+    const rows = await this.db
+      .selectFrom('audit_events')
+      .select([hour.as('hour'), 'action', (eb) => eb.fn.countAll<number>().as('count')])
+      .where('at_ms', '>=', sinceMs)
+      .where('action', 'in', actions)
+      .groupBy([hour, 'action'])
+      .execute();
+    return rows.map((row) => ({ hourMs: Number(row.hour) * 3_600_000, action: row.action, count: Number(row.count) }));
   }
 
   async listSigningKeys(): Promise<SigningKeyRecord[]> {
@@ -402,19 +506,18 @@ export class SqlStore implements Store {
     return rows.map((row) => toEntry(row));
   }
 
-  async flushExpired(nowMs: number, horizonMs: number): Promise<FlushCounts> {
-    return this.transaction().execute(async (trx) => {
-      const deleted = async (query: { executeTakeFirst(): Promise<{ numDeletedRows: bigint }> }) =>
-        Number((await query.executeTakeFirst()).numDeletedRows);
-      return {
-        outstandingTokens: await deleted(trx.deleteFrom('outstanding_tokens').where('expires_at_ms', '<=', nowMs)),
-        blacklistedTokens: await deleted(trx.deleteFrom('blacklisted_tokens').where('expires_at_ms', '<=', nowMs)),
-        sessions: await deleted(trx.deleteFrom('sessions').where('expires_at_ms', '<=', nowMs)),
-        revocationLog: await deleted(
-          trx.deleteFrom('revocation_log').where((eb) => eb.not(stillRelevant(nowMs, horizonMs)(eb))),
-        ),
-      };
-    });
+  flushExpired(nowMs: number, horizonMs: number, options?: FlushOptions): Promise<FlushCounts> {
+    return flushExpiredIn(this.db, this.dialect, nowMs, horizonMs, options);
+  }
+
+  // Import ------------------------------------------------------------------------------------------
+
+  importUsers(users: ImportedUser[]): Promise<ImportedUsersOutcome> {
+    return this.transaction().execute((trx) => importUsersIn(trx, this.dialect, users));
+  }
+
+  importTokens(tokens: ImportedToken[], options: ImportTokensOptions): Promise<ImportedTokensOutcome> {
+    return this.transaction().execute((trx) => importTokensIn(trx, this.dialect, tokens, options));
   }
 
 
