@@ -15,7 +15,7 @@ export interface Machine {
   tempDir: string;
   tempFileSystem: string;
   sqlite: string;
-  /** Versions of the libraries on the measured paths. */
+  /** Versions of the libraries on the measured paths and of those compared with them. */
   libraries: Record<string, string>;
 }
 
@@ -34,7 +34,22 @@ export function describeMachine(): Machine {
     tempDir: tmpdir(),
     tempFileSystem: fileSystemOf(tmpdir()),
     sqlite: sqliteVersion(),
-    libraries: Object.fromEntries(['better-sqlite3', 'kysely', 'fast-jwt', 'fastify'].map((name) => [name, versionOf(name)])),
+    libraries: Object.fromEntries(
+      [
+        'better-sqlite3',
+        'kysely',
+        'fast-jwt',
+        'fastify',
+        'pg',
+        'jose',
+        'jsonwebtoken',
+        '@fastify/jwt',
+        'express',
+        'passport',
+        'passport-jwt',
+        'autocannon',
+      ].map((name) => [name, versionOf(name)]),
+    ),
   };
 }
 

@@ -1,9 +1,10 @@
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { Auth } from '../src/auth.ts';
 import { benchAuth, benchDir, openBenchAuth } from './fixtures.ts';
 import { type LoadResult, createLoad, interleave } from './load.ts';
 import { CONCURRENT_CHAINS, countRotated, rotationChain } from './refresh.ts';
-import { POSTGRES_URL, type Probe, withFreshSchema } from './servers.ts';
+import { POSTGRES_URL, type Probe, probePostgres, withFreshSchema } from './servers.ts';
 
 export interface BackendLoads {
   oneChain: LoadResult;
@@ -85,4 +86,9 @@ async function measure(sqlite: Auth, pg: Auth, log: (line: string) => void): Pro
   log(line('SQLite', result.sqlite));
   log(line('PostgreSQL', result.postgres));
   return result;
+}
+
+// `npx tsx bench/refresh-backends.ts` runs this section alone (the figures are printed, docs/BENCHMARKS.md is left as it is).
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  await benchRefreshBackends(await probePostgres(), (line) => console.log(line));
 }

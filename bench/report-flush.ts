@@ -1,4 +1,4 @@
-import type { CheckLatency, FlushBackendResult, FlushExpiredResult, FlushRun } from './flush-expired.ts';
+import { type CheckLatency, DEFAULT_FLUSH_ROWS, type FlushBackendResult, type FlushExpiredResult, type FlushRun } from './flush-expired.ts';
 import { count, ms, opsPerSecond, ratio, table } from './stats.ts';
 
 /** The `flush-expired` section of docs/BENCHMARKS.md and its reading (bench/flush-expired.ts measures). */
@@ -34,6 +34,10 @@ export function flushSection(r: FlushExpiredResult): string {
   ]);
   return [
     FLUSH_TITLE,
+    '',
+    `Rows: ${count(r.sqlite.seed.outstandingTokens)} expired outstanding tokens in this run, set by \`REVOCABLE_BENCH_FLUSH_ROWS\``,
+    `(default ${count(DEFAULT_FLUSH_ROWS)}, so that the suite stays under five minutes; \`REVOCABLE_BENCH_FLUSH_ROWS=1000000 npm run bench\``,
+    'measures the 1,000,000 rows of the acceptance, about a minute more).',
     '',
     `SQLite file: ${seedText(r.sqlite)}, bulk-inserted by one statement per table (not measured:`,
     `${ms(r.sqlite.seedMs)}). Then \`await auth.flushExpired()\`: batches of ${count(r.batchSize)} rows, each one DELETE in a`,

@@ -34,6 +34,7 @@ export interface RevokeAllPlan {
 
 export const REVOKE_ALL_PLANS: RevokeAllPlan[] = [
   { n: 100, repetitions: 21, httpRepetitions: 11, perRowRepetitions: 5 },
+  { n: 1_000, repetitions: 15, httpRepetitions: 9, perRowRepetitions: 5 },
   { n: 10_000, repetitions: 11, httpRepetitions: 7, perRowRepetitions: 3 },
   { n: 100_000, repetitions: 7, httpRepetitions: 5, perRowRepetitions: 1 },
 ];

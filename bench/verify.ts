@@ -1,8 +1,9 @@
-import { createVerifier } from 'fast-jwt';
+import jsonwebtoken from 'jsonwebtoken';
 import type { Auth } from '../src/auth.ts';
 import { BENCH_KEY, benchAuth } from './fixtures.ts';
+import { expectLibrariesAccept, hs256Libraries, libraryContenders } from './libraries.ts';
 import { createRawHs256Verifier } from './raw-hmac.ts';
-import { type Throughput, compareThroughput, pairedRatio } from './throughput.ts';
+import { type Throughput, compareThroughputAsync, pairedRatio } from './throughput.ts';
 
 export interface VerifyResult {
   /** Live revocation entries the cache was loaded with, by level. */
@@ -10,11 +11,28 @@ export interface VerifyResult {
   verifyAccess: Throughput;
   raw: Throughput;
   fastJwt: Throughput;
+  jsonwebtoken: Throughput;
+  /**
+   * jsonwebtoken given the secret as a string, as passport-jwt's README does: it first tries to parse the
+   * string as a public key (OpenSSL), on every call.
+   */
+  jsonwebtokenStringSecret: Throughput;
+  /** jose's `jwtVerify`, awaited call after call. */
+  jose: Throughput;
+  /** The raw verifier called through an `async` function and awaited: what one `await` costs by itself. */
+  rawAwaited: Throughput;
   /** verifyAccess / raw and fast-jwt / raw, paired per round. */
   verifyOverRaw: number;
   fastJwtOverRaw: number;
+  /** jsonwebtoken / raw, jose / raw, raw awaited / raw, verifyAccess / jose: paired per round. */
+  jsonwebtokenOverRaw: number;
+  jsonwebtokenStringSecretOverRaw: number;
+  joseOverRaw: number;
+  rawAwaitedOverRaw: number;
+  verifyOverJose: number;
   rounds: number;
   sliceMs: number;
+  warmupMs: number;
 }
 
 const REVOKED_USERS = 1000;
@@ -22,11 +40,12 @@ const REVOKED_SESSIONS = 1000;
 const BLACKLISTED_TOKENS = 1000;
 const ROUNDS = 10;
 const SLICE_MS = 150;
-const WARMUP_MS = 400;
+const WARMUP_MS = 300;
 
 /**
  * `auth.verifyAccess` of one valid access token against a revocation cache holding thousands of
- * entries, next to raw `node:crypto` HS256 and fast-jwt's verifier alone. The token's own user has a
+ * entries, next to raw `node:crypto` HS256, fast-jwt's verifier alone, jsonwebtoken and jose (awaited
+ * call after call; beside it the raw verifier awaited the same way, the cost of the `await` itself). The token's own user has a
  * past revoke-all, so every level of the predicate is looked up (the token, its session, its user's
  * generation). Verification does no I/O, so an in-memory database serves.
  */
@@ -40,34 +59,55 @@ export async function benchVerify(log: (line: string) => void): Promise<VerifyRe
     const { access } = await auth.issueTokens(user);
 
     const raw = createRawHs256Verifier(BENCH_KEY);
-    const fastJwt = createVerifier({ key: BENCH_KEY, algorithms: ['HS256'] });
-    // The three accept the very same token before any timing.
-    for (const verify of [auth.verifyAccess, raw, fastJwt] as const) {
+    const libraries = await hs256Libraries(BENCH_KEY);
+    // Every contender accepts the very same token before any timing.
+    for (const verify of [auth.verifyAccess, raw] as const) {
       const claims = verify(access) as Record<string, unknown>;
       if (claims.user_id !== user.id) throw new Error('a verifier returned the wrong claims');
     }
+    await expectLibrariesAccept(libraries, access, user.id);
+    const lib = libraryContenders(libraries, access);
 
-    const [verifyAccess, rawResult, fastJwtResult] = compareThroughput(
+    const [verifyAccess, rawResult, fastJwtResult, jsonwebtokenResult, joseResult, rawAwaited, stringSecret] = (await compareThroughputAsync(
       [
         { name: 'auth.verifyAccess', op: () => auth.verifyAccess(access) },
         { name: 'raw node:crypto HS256', op: () => raw(access) },
-        { name: 'fast-jwt createVerifier', op: () => fastJwt(access) },
+        lib.fastJwt,
+        lib.jsonwebtoken!,
+        lib.jose,
+        { name: 'raw node:crypto HS256, awaited', async: true, op: async () => raw(access) },
+        {
+          name: 'jsonwebtoken `verify`, secret as a string',
+          op: () => jsonwebtoken.verify(access, BENCH_KEY, { algorithms: ['HS256'] }),
+        },
       ],
       { warmupMs: WARMUP_MS, rounds: ROUNDS, sliceMs: SLICE_MS },
-    );
+    )) as [Throughput, Throughput, Throughput, Throughput, Throughput, Throughput, Throughput];
     const result: VerifyResult = {
       cache,
-      verifyAccess: verifyAccess!,
-      raw: rawResult!,
-      fastJwt: fastJwtResult!,
-      verifyOverRaw: pairedRatio(verifyAccess!, rawResult!),
-      fastJwtOverRaw: pairedRatio(fastJwtResult!, rawResult!),
+      verifyAccess,
+      raw: rawResult,
+      fastJwt: fastJwtResult,
+      jsonwebtoken: jsonwebtokenResult,
+      jsonwebtokenStringSecret: stringSecret,
+      jose: joseResult,
+      rawAwaited,
+      verifyOverRaw: pairedRatio(verifyAccess, rawResult),
+      fastJwtOverRaw: pairedRatio(fastJwtResult, rawResult),
+      jsonwebtokenOverRaw: pairedRatio(jsonwebtokenResult, rawResult),
+      jsonwebtokenStringSecretOverRaw: pairedRatio(stringSecret, rawResult),
+      joseOverRaw: pairedRatio(joseResult, rawResult),
+      rawAwaitedOverRaw: pairedRatio(rawAwaited, rawResult),
+      verifyOverJose: pairedRatio(verifyAccess, joseResult),
       rounds: ROUNDS,
       sliceMs: SLICE_MS,
+      warmupMs: WARMUP_MS,
     };
     log(
       `  verifyAccess ${Math.round(result.verifyAccess.median)} ops/s, raw ${Math.round(result.raw.median)} ops/s,` +
-        ` fast-jwt ${Math.round(result.fastJwt.median)} ops/s; verifyAccess/raw ${result.verifyOverRaw.toFixed(2)}`,
+        ` fast-jwt ${Math.round(result.fastJwt.median)}, jsonwebtoken ${Math.round(result.jsonwebtoken.median)},` +
+        ` jose ${Math.round(result.jose.median)} ops/s; verifyAccess/raw ${result.verifyOverRaw.toFixed(2)},` +
+        ` verifyAccess/jose ${result.verifyOverJose.toFixed(1)}`,
     );
     return result;
   } finally {

@@ -27,7 +27,7 @@ import {
 import { type SessionInfo, listSessions } from './sessions/sessions.ts';
 import { type Settings, type SettingsInput, longestTokenLifetime, resolveSettings } from './settings/settings.ts';
 import { DEFAULT_DATABASE_URL, openStore } from './store/open.ts';
-import type { FlushCounts, FlushOptions, LoginGuard, Store } from './store/store.ts';
+import { type FlushCounts, type FlushOptions, type LoginGuard, type Store, UserChangedError } from './store/store.ts';
 import { scheduleFlush } from './maintenance/flush-schedule.ts';
 import type { AuditRecord, RevocationEntry } from './store/records.ts';
 import { type Payload, createTokenBackend } from './tokens/backend.ts';
@@ -431,7 +431,15 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
         throw new ValidationError({ old_password: ['Wrong password.'] });
       }
       const hash = await hasher.hash(newPassword);
-      await revokeAllForUser(core, userIdClaimOf(settings, record), 'password_changed', { id: userId, patch: { password: hash } });
+      // Written only if the hash is still the one just checked: a concurrent change from the same old
+      // password that committed first makes this one's old password wrong, as if they had run in turn.
+      const change = { id: userId, patch: { password: hash }, ifPasswordIs: record.password };
+      try {
+        await revokeAllForUser(core, userIdClaimOf(settings, record), 'password_changed', change);
+      } catch (error) {
+        if (error instanceof UserChangedError) throw new ValidationError({ old_password: ['Wrong password.'] });
+        throw error;
+      }
       events.emit('passwordChanged', { userId });
     },
     async flushExpired(options = {}) {

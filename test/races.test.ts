@@ -5,6 +5,7 @@ import type { Auth } from '../src/auth.ts';
 import { openStore } from '../src/store/open.ts';
 import type { Store } from '../src/store/store.ts';
 import { SIGNING_KEY, accepted, clockAt, decodePayload, tempDir, testAuth } from './helpers.ts';
+import { selectTestDatabases } from './support/databases.ts';
 import { signLikeSimpleJwt, simpleJwtClaims } from './support/foreign-token.ts';
 
 /** Regressions for races and cross-process cases found in review. */
@@ -164,4 +165,63 @@ describe("userIdField: 'username'", () => {
     await expect(auth.revokeAllForUser(999)).rejects.toMatchObject({ code: 'user_not_found' });
     await auth.close();
   });
+});
+
+/**
+ * Found by the race checker (`npm run race`): two password changes from the same old password, at the
+ * same time, were both acknowledged ("Password changed."), and the later write silently replaced the
+ * earlier one, so one caller's new password never worked. Done one after the other, the second change
+ * is refused (its old password is no longer the password): so it must be when they race.
+ */
+const selection = await selectTestDatabases();
+
+describe('password change races', () => {
+  /** A store whose `findUserById` waits until `readers` calls have read the row: every change sees the old hash. */
+  function barrierStore(inner: Store, readers: number): Store {
+    let waiting: (() => void)[] = [];
+    return new Proxy(inner, {
+      get(target, property, receiver) {
+        if (property === 'findUserById') {
+          return async (...args: Parameters<Store['findUserById']>) => {
+            const user = await target.findUserById(...args);
+            if (waiting.length + 1 < readers) await new Promise<void>((resolve) => waiting.push(resolve));
+            else {
+              for (const release of waiting) release();
+              waiting = [];
+            }
+            return user;
+          };
+        }
+        const value = Reflect.get(target, property, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+  }
+
+  it.each(selection.kinds.filter((kind) => kind.reachable).map((kind) => [kind.name, kind] as const))(
+    'on %s: of two concurrent changes from the same old password, one is refused with "Wrong password."',
+    async (_name, kind) => {
+    const database = await kind.create();
+    const inner = await database.open();
+    const auth = await testAuth({ database: barrierStore(inner, 2) });
+    const alice = await auth.users.create({ username: 'alice', password: 'old password' });
+    const outcomes = await Promise.allSettled([
+      auth.changePassword(alice.id, 'old password', 'first new password'),
+      auth.changePassword(alice.id, 'old password', 'second new password'),
+    ]);
+    expect(outcomes.map((outcome) => outcome.status).sort()).toEqual(['fulfilled', 'rejected']);
+    const refused = outcomes.find((outcome) => outcome.status === 'rejected') as PromiseRejectedResult;
+    expect(refused.reason).toMatchObject({ code: 'invalid', fields: { old_password: ['Wrong password.'] } });
+    // The acknowledged change is the one in force; the refused one left nothing behind.
+    const won = outcomes[0]!.status === 'fulfilled' ? 'first new password' : 'second new password';
+    const lost = won === 'first new password' ? 'second new password' : 'first new password';
+    await expect(auth.obtainTokens('alice', won)).resolves.toHaveProperty('access');
+    await expect(auth.obtainTokens('alice', lost)).rejects.toMatchObject({ code: 'no_active_account' });
+    await expect(auth.obtainTokens('alice', 'old password')).rejects.toMatchObject({ code: 'no_active_account' });
+    expect(await inner.userGeneration(String(alice.id))).toBe(1);
+    await auth.close();
+    await database.dispose();
+    },
+    60_000,
+  );
 });

@@ -1,6 +1,7 @@
 import type { Auth, Claims } from '../auth.ts';
 import { AuthenticationFailedError, NotAuthenticatedError, RevocableError, TokenError } from '../errors.ts';
 import type { Settings } from '../settings/settings.ts';
+import { integerUserId } from '../tokens/claims.ts';
 import type { User } from '../users/users.ts';
 
 /** The caller of a protected route. */
@@ -105,10 +106,12 @@ export function createAuthenticator(auth: Auth): (headers: Record<string, string
   return createHeaderAuthenticator<User>({
     settings,
     verify: (token, type) => (type === 'access' ? auth.verifyAccess(token) : auth.verifySliding(token)),
-    findUser: (userId) =>
-      settings.userIdField === 'username'
-        ? auth.users.findByUsername(String(userId))
-        : auth.users.findById(typeof userId === 'number' ? userId : Number(userId)),
+    findUser: (userId) => {
+      if (settings.userIdField === 'username') return auth.users.findByUsername(String(userId));
+      // One spelling per user (see integerUserId): "01" or 1.5 is no user, and never reaches the database.
+      const id = integerUserId(userId);
+      return id === undefined ? undefined : auth.users.findById(id);
+    },
     isActive: (user) => user.isActive,
   });
 }

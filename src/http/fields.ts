@@ -5,6 +5,8 @@ const REQUIRED = 'This field is required.';
 const BLANK = 'This field may not be blank.';
 const NULL = 'This field may not be null.';
 const NOT_A_STRING = 'Not a valid string.';
+/** Django's `ProhibitNullCharactersValidator`, which DRF's `CharField` runs (PostgreSQL cannot store U+0000). */
+const NULL_CHARACTERS = 'Null characters are not allowed.';
 
 /** Python's name for a JSON value's type, as DRF prints it. */
 function pythonTypeName(value: unknown): string {
@@ -38,6 +40,7 @@ export function readCharFields<const K extends string>(data: unknown, names: rea
     else if (typeof value === 'number' && Number.isFinite(value)) values[name] = String(value);
     else if (typeof value !== 'string') errors[name] = [NOT_A_STRING];
     else if (value.trim() === '') errors[name] = [BLANK];
+    else if (value.includes('\0')) errors[name] = [NULL_CHARACTERS];
     else values[name] = value.trim();
   }
   if (Object.keys(errors).length) throw new ValidationError(errors);

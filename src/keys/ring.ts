@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { createVerifier } from 'fast-jwt';
 import type { Algorithm } from '../settings/settings.ts';
 import { type PublicJwk, toPublicJwk } from './jwk.ts';
@@ -123,11 +124,17 @@ export function expired(key: RingKey, nowMs: number): boolean {
   return key.verifyUntilMs !== undefined && nowMs >= key.verifyUntilMs;
 }
 
-/** A JWS header segment as a JSON object, or undefined for anything else. */
+/**
+ * A JWS header segment as a JSON object, or undefined for anything else: base64url without padding,
+ * UTF-8 (RFC 8725 §3.7), JSON, an object. Of repeated member names the last is read (`JSON.parse`), as
+ * fast-jwt reads it when it verifies, and as PyJWT does (RFC 7515 §5.2 allows it).
+ */
 function parseHeader(segment: string): Record<string, unknown> | undefined {
   if (segment.length === 0 || segment.length > 2048 || !/^[A-Za-z0-9_-]+$/.test(segment)) return undefined;
+  const bytes = Buffer.from(segment, 'base64url');
+  if (!isUtf8(bytes)) return undefined;
   try {
-    const header: unknown = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
+    const header: unknown = JSON.parse(bytes.toString('utf8'));
     return header !== null && typeof header === 'object' && !Array.isArray(header)
       ? (header as Record<string, unknown>)
       : undefined;

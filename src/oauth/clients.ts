@@ -30,7 +30,8 @@ export function createClients(store: Store, clock: Clock): Clients {
       return { clientId, clientSecret, name };
     },
     async authenticate(clientId, clientSecret) {
-      const client = clientId ? await store.findClient(clientId) : undefined;
+      // No client id holds U+0000 (they are base64url), and PostgreSQL cannot even compare text with one.
+      const client = clientId && !clientId.includes('\0') ? await store.findClient(clientId) : undefined;
       const expected = Buffer.from(client?.secretHash ?? decoy, 'hex');
       const actual = Buffer.from(hashSecret(clientSecret), 'hex');
       return timingSafeEqual(expected, actual) && client !== undefined;

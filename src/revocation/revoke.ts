@@ -59,13 +59,16 @@ export async function logout(core: Core, claims: Payload): Promise<void> {
   if (typeof sessionId === 'string' && (await revokeSession(core, sessionId, 'logout'))) return;
   // No session to end (minted elsewhere, or its row already flushed): blacklist the token itself.
   const nowMs = clock();
-  const exp = typeof claims.exp === 'number' ? claims.exp * 1000 : nowMs + core.horizonMs;
+  // The user id as validateToken reads it: only a string or a number (String() of an object may throw).
+  const userId = claims[settings.userIdClaim];
+  // Whole milliseconds: a NumericDate may have a fraction, and the stores keep bigint milliseconds.
+  const exp = typeof claims.exp === 'number' ? Math.ceil(claims.exp * 1000) : nowMs + core.horizonMs;
   const expiresAtMs =
     claims[settings.tokenTypeClaim] === 'sliding' ? Math.max(exp, nowMs + settings.slidingTokenLifetime * 1000) : exp;
   const entries = await core.store.blacklistToken(
     {
       jti: String(claims[settings.jtiClaim]),
-      userId: String(claims[settings.userIdClaim] ?? ''),
+      userId: typeof userId === 'string' || typeof userId === 'number' ? String(userId) : '',
       expiresAtMs: expiresAtMs + settings.leeway * 1000,
     },
     'logout',

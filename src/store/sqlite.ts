@@ -1,8 +1,13 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { CompiledQuery, type DatabaseConnection, type Driver, Kysely, SqliteDialect, SqliteDriver } from 'kysely';
+import { Kysely } from 'kysely';
+import type { RefreshOutcome, UserRecord } from './records.ts';
+import { ConnectionSqliteDialect, SqliteConnection } from './sqlite-driver.ts';
+import { SqliteRefresher } from './sqlite-refresh.ts';
+import { toUser } from './sql/rows.ts';
 import { SqlStore } from './sql/sql-store.ts';
 import type { Database } from './sql/schema.ts';
+import type { RefreshRequest } from './store.ts';
 
 /**
  * Opens (creating when missing) a SQLite database with better-sqlite3.
@@ -21,31 +26,53 @@ export async function openSqliteStore(filename: string): Promise<SqlStore> {
   database.pragma('journal_mode = WAL');
   database.pragma('synchronous = FULL');
   database.pragma('busy_timeout = 5000');
-  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database }) });
-  return new SqlStore(db, 'sqlite', (error) => {
-    const code = (error as { code?: string } | null)?.code ?? '';
-    return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
-  });
+  return new SqliteStore(new SqliteConnection(database));
 }
 
 /**
- * Every transaction here reads, then writes. With a plain (deferred) BEGIN, a write committed by another
- * process on the same file between the two makes SQLite fail at once with SQLITE_BUSY_SNAPSHOT;
- * BEGIN IMMEDIATE takes the write lock up front, so the busy timeout applies and the two queue.
+ * The SQL store on SQLite, with fast paths for the refresh hot path: `useRefreshToken` runs as prepared
+ * statements with group commit (sqlite-refresh.ts), and the user look-up every refresh makes skips
+ * query building. Everything else is the shared Kysely code, over the same connection.
  */
-class ImmediateSqliteDriver extends SqliteDriver {
-  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
-  }
-}
+class SqliteStore extends SqlStore {
+  private readonly connection: SqliteConnection;
+  private readonly refresher: SqliteRefresher;
 
-class ImmediateSqliteDialect extends SqliteDialect {
-  private readonly config: ConstructorParameters<typeof SqliteDialect>[0];
-  constructor(config: ConstructorParameters<typeof SqliteDialect>[0]) {
-    super(config);
-    this.config = config;
+  constructor(connection: SqliteConnection) {
+    super(new Kysely<Database>({ dialect: new ConnectionSqliteDialect(connection) }), 'sqlite', (error) => {
+      const code = (error as { code?: string } | null)?.code ?? '';
+      return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+    });
+    this.connection = connection;
+    this.refresher = new SqliteRefresher(connection);
   }
-  override createDriver(): Driver {
-    return new ImmediateSqliteDriver(this.config);
+
+  override useRefreshToken(request: RefreshRequest): Promise<RefreshOutcome> {
+    return this.refresher.useRefreshToken(request);
+  }
+
+  override async findUserById(id: number): Promise<UserRecord | undefined> {
+    if (!Number.isSafeInteger(id)) return undefined;
+    return this.readUser('select * from users where id = ?', id);
+  }
+
+  override findUserByUsername(username: string): Promise<UserRecord | undefined> {
+    return this.readUser('select * from users where username = ?', username);
+  }
+
+  override async close(): Promise<void> {
+    await this.refresher.drain();
+    await super.close();
+  }
+
+  /** A one-row read through the connection lock: never inside another caller's open transaction. */
+  private async readUser(sql: string, key: number | string): Promise<UserRecord | undefined> {
+    if (!this.connection.tryLock()) await this.connection.lock();
+    try {
+      const row = this.connection.statement(sql).get(key) as Parameters<typeof toUser>[0] | undefined;
+      return row && toUser(row);
+    } finally {
+      this.connection.unlock();
+    }
   }
 }

@@ -36,6 +36,19 @@ export interface UserChange {
   id: number;
   patch?: UserPatch;
   delete?: boolean;
+  /**
+   * Write the patch only if the stored password hash is still this one (a password change checked the
+   * old password against it). Otherwise `revokeUser` writes nothing and throws {@link UserChangedError}.
+   */
+  ifPasswordIs?: string;
+}
+
+/** `revokeUser` with `ifPasswordIs`: the password changed since it was checked (a concurrent change won). */
+export class UserChangedError extends Error {
+  constructor() {
+    super('The user row changed since it was read.');
+    this.name = 'UserChangedError';
+  }
 }
 
 /** The user row and password hash a login verified. */

@@ -5,7 +5,7 @@ import type { TokenType } from '../store/records.ts';
 import type { LoginGuard } from '../store/store.ts';
 import type { User } from '../users/users.ts';
 import type { Payload } from './backend.ts';
-import { GENERATION_CLAIM, type ValidToken, validateToken } from './claims.ts';
+import { GENERATION_CLAIM, type ValidToken, integerUserId, validateToken } from './claims.ts';
 import { newJti, newSessionId } from './ids.ts';
 import { mintToken } from './mint.ts';
 
@@ -119,21 +119,27 @@ export async function issueSlidingToken(
   return sliding.token;
 }
 
-/** Claims that are recomputed, never copied, when one token is minted from another. */
+/** Claims that are recomputed, never copied, when one token is minted from another; built once per settings. */
+const recomputedClaims = new WeakMap<Settings, Set<string>>();
+
 function copyableClaims(settings: Settings, payload: Payload): Payload {
-  const skip = new Set([
-    settings.tokenTypeClaim,
-    settings.jtiClaim,
-    settings.userIdClaim,
-    settings.sessionIdClaim,
-    settings.slidingTokenRefreshExpClaim,
-    GENERATION_CLAIM,
-    'exp',
-    'iat',
-    'nbf',
-    'aud',
-    'iss',
-  ]);
+  let skip = recomputedClaims.get(settings);
+  if (skip === undefined) {
+    skip = new Set([
+      settings.tokenTypeClaim,
+      settings.jtiClaim,
+      settings.userIdClaim,
+      settings.sessionIdClaim,
+      settings.slidingTokenRefreshExpClaim,
+      GENERATION_CLAIM,
+      'exp',
+      'iat',
+      'nbf',
+      'aud',
+      'iss',
+    ]);
+    recomputedClaims.set(settings, skip);
+  }
   const extra: Payload = {};
   for (const [claim, value] of Object.entries(payload)) if (!skip.has(claim)) extra[claim] = value;
   return extra;
@@ -172,8 +178,8 @@ function presentation(core: Core, valid: ValidToken & { userId: string | number;
 /** Finds the user a token's user id claim names, in the built-in user table. */
 export async function findUserForClaim(core: Core, userId: string | number) {
   if (core.settings.userIdField === 'username') return core.store.findUserByUsername(String(userId));
-  const id = typeof userId === 'number' ? userId : /^\d+$/.test(userId) ? Number(userId) : Number.NaN;
-  return Number.isSafeInteger(id) ? core.store.findUserById(id) : undefined;
+  const id = integerUserId(userId);
+  return id === undefined ? undefined : core.store.findUserById(id);
 }
 
 /**

@@ -18,10 +18,12 @@ export interface PasswordHasher {
   /** True when the hash should be replaced by a fresh argon2id one after a successful login. */
   needsRehash(encoded: string): boolean;
   /**
-   * Spends the time of one verification on nothing: for logins of unknown users, so that the
-   * response time does not tell which usernames exist.
+   * An argon2id hash of a random password, made at start-up with the same cost parameters as
+   * {@link PasswordHasher.hash}. A login with no usable hash to check (an unknown username, an account
+   * whose stored hash is in no supported format) verifies against it instead, so that it costs one full
+   * verification like any other and the response time does not tell which usernames exist.
    */
-  burn(password: string): Promise<void>;
+  readonly decoyHash: string;
 }
 
 export async function createPasswordHasher(options: PasswordHashingOptions = {}): Promise<PasswordHasher> {
@@ -32,7 +34,7 @@ export async function createPasswordHasher(options: PasswordHashingOptions = {})
   };
   // argon2id is the library's default algorithm (its enum is a const enum, unusable here).
   const hash = (password: string) => argon2Hash(password, params);
-  const decoy = await hash(randomBytes(16).toString('hex'));
+  const decoyHash = await hash(randomBytes(16).toString('hex'));
 
   const verify = async (encoded: string, password: string): Promise<boolean> => {
     if (encoded.startsWith('$argon2')) {
@@ -49,6 +51,7 @@ export async function createPasswordHasher(options: PasswordHashingOptions = {})
   return {
     hash,
     verify,
+    decoyHash,
     needsRehash(encoded) {
       if (!encoded.startsWith('$argon2id$')) return true;
       try {
@@ -61,9 +64,6 @@ export async function createPasswordHasher(options: PasswordHashingOptions = {})
       } catch {
         return true;
       }
-    },
-    async burn(password) {
-      await verify(decoy, password);
     },
   };
 }

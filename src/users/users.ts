@@ -2,7 +2,7 @@ import type { Clock } from '../clock.ts';
 import { UserNotFoundError, ValidationError } from '../errors.ts';
 import type { UserPatch, UserRecord } from '../store/records.ts';
 import type { Store } from '../store/store.ts';
-import type { PasswordHasher } from './passwords.ts';
+import { type PasswordHasher, isSupportedHash } from './passwords.ts';
 
 /** A user as the library hands it out: everything but the password hash. */
 export type User = Omit<UserRecord, 'password'>;
@@ -58,12 +58,12 @@ export function createUsers({ store, hasher, clock, revokeAll }: UsersDependenci
 } {
   const verifyCredentials = async (username: string, password: string) => {
     const record = await store.findUserByUsername(username);
-    if (!record) {
-      await hasher.burn(password);
-      return undefined;
-    }
-    if (!(await hasher.verify(record.password, password))) return undefined;
-    if (!record.isActive) return undefined;
+    // Exactly one verification per attempt, whatever is wrong: an unknown username, or a stored hash in
+    // no supported format, is checked against the decoy (same cost parameters), and an inactive user's
+    // password is checked before the flag is looked at. So the time does not tell them apart.
+    const usable = record !== undefined && isSupportedHash(record.password);
+    const matches = await hasher.verify(usable ? record.password : hasher.decoyHash, password);
+    if (!record || !usable || !matches || !record.isActive) return undefined;
     const verified: VerifiedUser = record;
     if (hasher.needsRehash(record.password)) verified.upgradedHash = await hasher.hash(password);
     return verified;

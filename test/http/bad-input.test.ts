@@ -7,7 +7,8 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Auth } from '../../src/auth.ts';
 import { testServer } from '../helpers.ts';
-import { WWW_AUTHENTICATE, login } from './support.ts';
+import { selectTestDatabases } from '../support/databases.ts';
+import { BLACKLISTED, NO_ID, WWW_AUTHENTICATE, bearer, login, postJson, protectedRouteError, signToken, tokenError } from './support.ts';
 
 interface Endpoint {
   method: 'GET' | 'POST';
@@ -72,6 +73,7 @@ const WRONG_VALUES: readonly [string, string][] = [
   ['a boolean', 'true'],
   ['a 1 MB string', JSON.stringify(ONE_MB_STRING)],
   ['a 10 kB token', JSON.stringify(TEN_KB_TOKEN)],
+  ['a string with a null character', '"a\\u0000b"'],
 ];
 
 /** A JSON object text with `raw` (JSON text) as the value of `field` and filler elsewhere. */
@@ -311,3 +313,161 @@ describe('raw UTF-8 bytes in a header, over a real socket', () => {
     expect(await after.text()).toBe('{"detail":"Authentication credentials were not provided."}');
   });
 });
+
+/**
+ * Regressions found by fuzzing (`npm run fuzz`, fuzz/): tokens signed with the right key whose claims
+ * have a JSON type revocable does not expect. A `jti` that is an object with a `toString` member made
+ * `String(jti)` throw (500 on every route that reads a token); an access token whose `user_id` is such
+ * an object made `POST /oauth/revoke` throw (500); a `jti` that is an array read as its elements
+ * joined (`[]` as an empty id, `["x"]` as the id `x`).
+ */
+describe('claims of the wrong JSON type, in a token signed with the right key', () => {
+  let app: FastifyInstance;
+  let auth: Auth;
+  let client: { clientId: string; clientSecret: string };
+  const now = () => Math.floor(Date.now() / 1000);
+  const claims = (type: 'access' | 'refresh', patch: Record<string, unknown>) => ({
+    token_type: type,
+    exp: now() + 300,
+    iat: now(),
+    jti: 'ab'.repeat(16),
+    user_id: 1,
+    ...patch,
+  });
+
+  beforeAll(async () => {
+    ({ app, auth } = await testServer());
+    await auth.users.create({ username: 'typed', password: 'pw' });
+    client = await auth.clients.create('fuzz regressions');
+  });
+  afterAll(async () => {
+    await app?.close();
+    await auth?.close();
+  });
+
+  // The fuzzer's input: {"token_type":"access",…,"jti":{"toString":1},"user_id":1,…}, HS256, the right key.
+  for (const jti of [{ toString: 1 }, { toString: 1, valueOf: 1 }, [], ['x'], {}]) {
+    const label = JSON.stringify(jti);
+    it(`jti ${label}: "Token has no id" on verify, refresh, blacklist and a protected route; inactive to introspection`, async () => {
+      const access = signToken(claims('access', { jti }));
+      const refresh = signToken(claims('refresh', { jti }));
+      const verify = await postJson(app, '/api/token/verify/', { token: access });
+      expect({ status: verify.statusCode, body: verify.json() }).toEqual({ status: 401, body: tokenError(NO_ID) });
+      for (const url of ['/api/token/refresh/', '/api/token/blacklist/']) {
+        const res = await postJson(app, url, { refresh });
+        expect({ url, status: res.statusCode, body: res.json() }).toEqual({ url, status: 401, body: tokenError(NO_ID) });
+      }
+      const me = await app.inject({ method: 'GET', url: '/api/me/', headers: bearer(access) });
+      expect(me.statusCode, me.body).toBe(401);
+      expect(me.json()).toEqual(protectedRouteError(NO_ID));
+      const credentials = { client_id: client.clientId, client_secret: client.clientSecret };
+      const introspect = await postJson(app, '/oauth/introspect', { token: access, ...credentials });
+      expect({ status: introspect.statusCode, body: introspect.body }).toEqual({ status: 200, body: '{"active":false}' });
+      const revoke = await postJson(app, '/oauth/revoke', { token: refresh, ...credentials });
+      expect({ status: revoke.statusCode, body: revoke.body }).toEqual({ status: 200, body: '' });
+    });
+  }
+
+  it('an array jti does not stand for the string it holds: ["x"] is not the blacklisted "x"', async () => {
+    const plain = signToken(claims('access', { jti: 'x' }));
+    const logout = await app.inject({ method: 'POST', url: '/api/logout/', headers: bearer(plain) });
+    expect(logout.statusCode, logout.body).toBe(205);
+    const wrapped = await postJson(app, '/api/token/verify/', { token: signToken(claims('access', { jti: ['x'] })) });
+    expect(wrapped.json()).toEqual(tokenError(NO_ID));
+  });
+
+  it('POST /oauth/revoke of an access token whose user_id is {"toString":1}: 200, and the token is revoked', async () => {
+    const access = signToken(claims('access', { jti: 'cd'.repeat(16), user_id: { toString: 1 } }));
+    const revoke = await postJson(app, '/oauth/revoke', { token: access, client_id: client.clientId, client_secret: client.clientSecret });
+    expect({ status: revoke.statusCode, body: revoke.body }).toEqual({ status: 200, body: '' });
+    const verify = await postJson(app, '/api/token/verify/', { token: access });
+    expect(verify.json()).toEqual(tokenError(BLACKLISTED));
+  });
+});
+
+/**
+ * Found by fuzzing on PostgreSQL (`npm run fuzz -- --target http --database postgres`): a username with a
+ * null character made the login's user lookup fail in PostgreSQL (text cannot hold U+0000), a 500 to an
+ * unauthenticated request. DRF's CharField refuses such values (Django's ProhibitNullCharactersValidator),
+ * so they now get DRF's 400 on every route, whatever the database.
+ */
+describe('a null character in a field', () => {
+  let app: FastifyInstance;
+  let auth: Auth;
+
+  beforeAll(async () => {
+    ({ app, auth } = await testServer());
+    await auth.users.create({ username: 'nul', password: 'pw' });
+  });
+  afterAll(async () => {
+    await app?.close();
+    await auth?.close();
+  });
+
+  it('the fuzzer\'s input: POST /api/token/sliding/ with a username holding U+0000 → 400, DRF\'s message', async () => {
+    const res = await postJson(app, '/api/token/sliding/', { username: '\ud808\ude59\u7e2e\u0000', password: 'the fuzz password 123', constructor: "4Buh'T1\\" });
+    expect({ status: res.statusCode, body: res.body }).toEqual({ status: 400, body: '{"username":["Null characters are not allowed."]}' });
+  });
+
+  it.each([
+    ['/api/token/', { username: 'nul\u0000', password: 'pw' }, '{"username":["Null characters are not allowed."]}'],
+    ['/api/token/', { username: 'nul', password: 'p\u0000w' }, '{"password":["Null characters are not allowed."]}'],
+    ['/api/token/refresh/', { refresh: 'a.b\u0000.c' }, '{"refresh":["Null characters are not allowed."]}'],
+    ['/api/token/verify/', { token: '\u0000' }, '{"token":["Null characters are not allowed."]}'],
+    ['/api/token/blacklist/', { refresh: ' \u0000 ' }, '{"refresh":["Null characters are not allowed."]}'],
+  ])('POST %s %j → 400 %s', async (url, body, expected) => {
+    const res = await postJson(app, url, body);
+    expect({ status: res.statusCode, body: res.body }).toEqual({ status: 400, body: expected });
+  });
+
+  it('in a form body too', async () => {
+    const res = await app.inject({
+      method: 'POST',
+      url: '/api/token/',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'username=nul%00&password=pw',
+    });
+    expect({ status: res.statusCode, body: res.body }).toEqual({ status: 400, body: '{"username":["Null characters are not allowed."]}' });
+  });
+});
+
+/**
+ * The same inputs on every store: on PostgreSQL (found by `npm run fuzz -- --target http --database
+ * postgres`), a null character in a username, or in an OAuth client id (in the body or in HTTP Basic),
+ * reached a query and failed it (PostgreSQL text cannot hold U+0000): a 500 to anyone. Now 400 (DRF's
+ * answer) and 401 `invalid_client`.
+ */
+const selection = await selectTestDatabases();
+for (const kind of selection.kinds) {
+  if (!kind.reachable && selection.required) {
+    it(`null characters on ${kind.name}: reachable at ${kind.location} (REVOCABLE_REQUIRE_STORES=1)`, () => {
+      throw new Error(`${kind.name} is not reachable at ${kind.location}: ${kind.problem}`);
+    });
+    continue;
+  }
+  describe.skipIf(!kind.reachable)(`null characters on ${kind.name}`, () => {
+    it('a login, an OAuth client id in the body and in HTTP Basic: 4xx, never a 500', async () => {
+      const database = await kind.create();
+      const store = await database.open();
+      const { app, auth } = await testServer({ database: store });
+      try {
+        await auth.users.create({ username: 'nul', password: 'pw' });
+        const login = await postJson(app, '/api/token/', { username: 'nul\u0000', password: 'pw' });
+        expect({ status: login.statusCode, body: login.body }).toEqual({ status: 400, body: '{"username":["Null characters are not allowed."]}' });
+        const invalidClient = '{"error":"invalid_client","error_description":"Client authentication failed."}';
+        for (const url of ['/oauth/introspect', '/oauth/revoke']) {
+          const inBody = await postJson(app, url, { token: 'x', client_id: 'a\u0000', client_secret: 'x' });
+          expect({ url, status: inBody.statusCode, body: inBody.body }).toEqual({ url, status: 401, body: invalidClient });
+          const basic = await postJson(app, url, { token: 'x' }, { authorization: `Basic ${Buffer.from('a\u0000:x').toString('base64')}` });
+          expect({ url, status: basic.statusCode, body: basic.body }).toEqual({ url, status: 401, body: invalidClient });
+        }
+        const stream = await app.inject({ method: 'GET', url: '/api/revocations/stream/', headers: { authorization: `Basic ${Buffer.from('a%00:x').toString('base64')}` } });
+        expect({ status: stream.statusCode, body: stream.body }).toEqual({ status: 401, body: invalidClient });
+      } finally {
+        await app.close();
+        await auth.close();
+        await database.dispose();
+      }
+    }, 60_000);
+  });
+}

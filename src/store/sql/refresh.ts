@@ -3,8 +3,8 @@ import type { RefreshOutcome, RevocationEntry } from '../records.ts';
 import type { RefreshRequest } from '../store.ts';
 import type { SqlDialectName } from './migrations.ts';
 import { toSession } from './rows.ts';
-import type { Database } from './schema.ts';
-import { appendLog, insertBlacklisted, insertOutstanding, readGeneration, revokeSessionIn } from './statements.ts';
+import type { Database, SessionsTable } from './schema.ts';
+import { appendLog, insertBlacklisted, insertOutstanding, revokeSessionIn } from './statements.ts';
 
 /**
  * Presenting a refresh (or sliding) token, inside the caller's transaction: the store's most involved
@@ -15,31 +15,36 @@ export async function useRefreshTokenIn(
   dialect: SqlDialectName,
   request: RefreshRequest,
 ): Promise<RefreshOutcome> {
-  let row = await trx
-    .selectFrom('outstanding_tokens')
-    .select(['user_id', 'session_id', 'generation', 'rotated_at_ms', 'replaced_by', 'expires_at_ms'])
-    .where('jti', '=', request.jti)
-    .executeTakeFirst();
-  const generation = await readGeneration(trx, request.userId);
+  // One read: the token's row, its session, whether it is blacklisted, and the user's generation.
+  let row = await lookUp(trx, request);
   if (!row) {
     if (!request.acceptUntracked) return { status: 'untracked' };
-    row = await adoptUntracked(trx, dialect, request, generation);
+    await adoptUntracked(trx, dialect, request);
+    row = await lookUp(trx, request);
+    if (!row) throw new Error(`the adopted token ${request.jti} is not recorded`);
   }
   if (row.user_id !== request.userId) return { status: 'untracked' };
 
-  const session = await trx.selectFrom('sessions').selectAll().where('id', '=', row.session_id).executeTakeFirst();
-  if (!session || session.revoked_at_ms !== null) return { status: 'revoked' };
-  if ((request.generation ?? row.generation) < generation) return { status: 'revoked' };
-  const sessionEndsAtMs =
-    request.sessionMaxLifetimeMs == null ? null : Number(session.created_at_ms) + request.sessionMaxLifetimeMs;
+  const generation = row.user_generation === null ? 0 : Number(row.user_generation);
+  if (row.s_id === null || row.s_revoked_at_ms !== null) return { status: 'revoked' };
+  const session: SessionsTable = {
+    id: row.s_id,
+    user_id: row.s_user_id!,
+    generation: Number(row.s_generation),
+    created_at_ms: Number(row.s_created_at_ms),
+    last_used_at_ms: Number(row.s_last_used_at_ms),
+    expires_at_ms: Number(row.s_expires_at_ms),
+    user_agent: row.s_user_agent,
+    ip: row.s_ip,
+    revoked_at_ms: null,
+    revoked_reason: row.s_revoked_reason,
+  };
+  if ((request.generation ?? Number(row.generation)) < generation) return { status: 'revoked' };
+  const sessionEndsAtMs = request.sessionMaxLifetimeMs == null ? null : session.created_at_ms + request.sessionMaxLifetimeMs;
   if (sessionEndsAtMs !== null && request.nowMs >= sessionEndsAtMs) return { status: 'expired' };
   if (row.rotated_at_ms !== null) return reused(trx, dialect, request, row);
-  const blacklisted = await trx
-    .selectFrom('blacklisted_tokens')
-    .select('jti')
-    .where('jti', '=', request.jti)
-    .executeTakeFirst();
-  if (blacklisted) return { status: 'revoked' };
+  // 0/1 on SQLite and MySQL, a boolean on PostgreSQL.
+  if (Number(row.blacklisted)) return { status: 'revoked' };
 
   const revocations: RevocationEntry[] = [];
   let nextExpiresAtMs: number | null = null;
@@ -76,7 +81,7 @@ export async function useRefreshTokenIn(
     await insertOutstanding(trx, { ...request.rotate.next, expiresAtMs: nextExpiresAtMs, generation });
   }
 
-  const expiresAtMs = Math.max(Number(session.expires_at_ms), nextExpiresAtMs ?? 0, request.mintsUntilMs);
+  const expiresAtMs = Math.max(session.expires_at_ms, nextExpiresAtMs ?? 0, request.mintsUntilMs);
   await trx
     .updateTable('sessions')
     .set({ last_used_at_ms: request.nowMs, expires_at_ms: expiresAtMs })
@@ -90,6 +95,35 @@ export async function useRefreshTokenIn(
     nextExpiresAtMs,
     revocations,
   };
+}
+
+/** The token's row, its session's (null columns when it has none), whether it is blacklisted, the user's generation. */
+function lookUp(trx: Transaction<Database>, request: RefreshRequest) {
+  return trx
+    .selectFrom('outstanding_tokens as o')
+    .leftJoin('sessions as s', 's.id', 'o.session_id')
+    .select([
+      'o.user_id',
+      'o.session_id',
+      'o.generation',
+      'o.rotated_at_ms',
+      'o.replaced_by',
+      'o.expires_at_ms',
+      's.id as s_id',
+      's.user_id as s_user_id',
+      's.generation as s_generation',
+      's.created_at_ms as s_created_at_ms',
+      's.last_used_at_ms as s_last_used_at_ms',
+      's.expires_at_ms as s_expires_at_ms',
+      's.user_agent as s_user_agent',
+      's.ip as s_ip',
+      's.revoked_at_ms as s_revoked_at_ms',
+      's.revoked_reason as s_revoked_reason',
+      (eb) => eb.exists(eb.selectFrom('blacklisted_tokens as b').select('b.jti').whereRef('b.jti', '=', 'o.jti')).as('blacklisted'),
+      (eb) => eb.selectFrom('user_revocations as u').select('u.generation').where('u.user_id', '=', request.userId).as('user_generation'),
+    ])
+    .where('o.jti', '=', request.jti)
+    .executeTakeFirst();
 }
 
 /**
@@ -123,17 +157,13 @@ async function reused(
  * its jti. Without a generation claim it belongs to the current generation only if it was issued after
  * the user's last revoke-all, in a later whole second (fail closed, as the cache does).
  */
-async function adoptUntracked(
-  trx: Transaction<Database>,
-  dialect: SqlDialectName,
-  request: RefreshRequest,
-  generation: number,
-) {
+async function adoptUntracked(trx: Transaction<Database>, dialect: SqlDialectName, request: RefreshRequest): Promise<void> {
   const revokedAt = await trx
     .selectFrom('user_revocations')
-    .select('revoked_at_ms')
+    .select(['generation', 'revoked_at_ms'])
     .where('user_id', '=', request.userId)
     .executeTakeFirst();
+  const generation = revokedAt ? Number(revokedAt.generation) : 0;
   const issuedAfterRevokeAll =
     !revokedAt || Math.floor(request.issuedAtMs / 1000) > Math.floor(Number(revokedAt.revoked_at_ms) / 1000);
   const tokenGeneration = request.generation ?? (issuedAfterRevokeAll ? generation : generation - 1);
@@ -163,9 +193,4 @@ async function adoptUntracked(
     replaced_by: null,
   });
   await (dialect === 'mysql' ? token.ignore() : token.onConflict((conflict) => conflict.column('jti').doNothing())).execute();
-  return trx
-    .selectFrom('outstanding_tokens')
-    .select(['user_id', 'session_id', 'generation', 'rotated_at_ms', 'replaced_by', 'expires_at_ms'])
-    .where('jti', '=', request.jti)
-    .executeTakeFirstOrThrow();
 }

@@ -14,7 +14,7 @@ import type {
   UserPatch,
   UserRecord,
 } from '../records.ts';
-import type { FlushCounts, FlushOptions, LoginGuard, NewSession, RefreshRequest, Store, UserChange } from '../store.ts';
+import { type FlushCounts, type FlushOptions, type LoginGuard, type NewSession, type RefreshRequest, type Store, type UserChange, UserChangedError } from '../store.ts';
 import { flushExpiredIn } from './flush.ts';
 import type {
   ImportTokensOptions,
@@ -410,7 +410,12 @@ export class SqlStore implements Store {
     alsoChangeUser?: UserChange,
   ) {
     return this.transaction().execute(async (trx) => {
-      if (alsoChangeUser?.patch) await updateUserIn(trx, alsoChangeUser.id, alsoChangeUser.patch);
+      if (alsoChangeUser?.patch) {
+        // A conditional write: of two password changes that checked the same old password, the second
+        // finds the hash changed (PostgreSQL and MySQL re-check the row once the first commits) and rolls back.
+        const written = await updateUserIn(trx, alsoChangeUser.id, alsoChangeUser.patch, alsoChangeUser.ifPasswordIs);
+        if (!written && alsoChangeUser.ifPasswordIs !== undefined) throw new UserChangedError();
+      }
       if (alsoChangeUser?.delete) await trx.deleteFrom('users').where('id', '=', alsoChangeUser.id).execute();
       // One upsert: concurrent revoke-alls of one user each raise the generation, none is lost.
       const insert = trx

@@ -94,13 +94,16 @@ export function stillRelevant(nowMs: number, horizonMs: number) {
     ]);
 }
 
-export async function updateUserIn(db: Db, id: number, patch: UserPatch): Promise<boolean> {
+/** Updates a user row; with `ifPasswordIs`, only while its password hash is that one. False when no row changed. */
+export async function updateUserIn(db: Db, id: number, patch: UserPatch, ifPasswordIs?: string): Promise<boolean> {
   const values: Updateable<Database['users']> = {};
   if (patch.password !== undefined) values.password = patch.password;
   if (patch.isActive !== undefined) values.is_active = patch.isActive ? 1 : 0;
   if (patch.isStaff !== undefined) values.is_staff = patch.isStaff ? 1 : 0;
   if (patch.lastLoginMs !== undefined) values.last_login_ms = patch.lastLoginMs;
-  const result = await db.updateTable('users').set(values).where('id', '=', id).executeTakeFirst();
+  let update = db.updateTable('users').set(values).where('id', '=', id);
+  if (ifPasswordIs !== undefined) update = update.where('password', '=', ifPasswordIs);
+  const result = await update.executeTakeFirst();
   return Number(result.numUpdatedRows) > 0;
 }
 
