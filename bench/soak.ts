@@ -15,7 +15,7 @@ import { median, percentile } from './stats.ts';
  * Soak: mixed load against a real `revocable serve` process on a SQLite file, for `--minutes`
  * (default 1) or `--max-requests`, whichever comes first; the server's memory sampled throughout.
  *
- *   npm run soak -- --minutes 10
+ *   npm run soak -- --minutes 10 --rate 1500
  *
  * autocannon (programmatic, this process) keeps `--connections` requests in flight. Before each
  * request, `setupRequest` picks what to send from a pool of seeded users and their live sessions:
