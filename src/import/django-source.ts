@@ -1,17 +1,10 @@
+import type { ImportedUser } from '../store/imports.ts';
 import { sqliteFilename } from '../store/open.ts';
 
 /** Reading a Django + Simple JWT database, SQLite or PostgreSQL, read-only and in batches. */
 
-/** A row of Django's user table (`auth_user`, or a custom user model's table with its columns). */
-export interface DjangoUserRow {
-  id: number;
-  username: string;
-  password: string;
-  isActive: boolean;
-  isStaff: boolean;
-  dateJoinedMs: number;
-  lastLoginMs: number | null;
-}
+/** A row of Django's user table (`auth_user`, or a custom user model's table with its columns): already what the store imports. */
+export type DjangoUserRow = ImportedUser;
 
 /** A row of `token_blacklist_outstandingtoken`, with its `token_blacklist_blacklistedtoken` row if any. */
 export interface DjangoTokenRow {
